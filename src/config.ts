@@ -1,0 +1,181 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The server's whole configuration, parsed once at start from the environment (and `.env`, when present).
+ * Nothing else in the code reads process.env: modules receive the parts of this object they need.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  provider: 'together' | 'local';
+  together: {
+    /** Server-only secret. Never logged, never sent to a client. */
+    apiKey: string | undefined;
+    baseUrl: string;
+    model: string;
+    steps: number;
+  };
+  images: {
+    minSide: number;
+    maxSide: number;
+    maxPromptLength: number;
+    maxBatchSize: number;
+  };
+  generation: {
+    concurrency: number;
+    maxAttempts: number;
+    upstreamTimeoutMs: number;
+    rateLimitMaxWaitMs: number;
+  };
+  jobs: {
+    retentionMs: number;
+    maxRetained: number;
+    subscribeWaitMs: number;
+  };
+  apiTokens: string[];
+  production: boolean;
+  graphiql: boolean;
+  introspection: boolean;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return fallback;
+      const parsed = Number(value);
+      if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+        context.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}, got "${value}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const flag = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return undefined;
+      const normalized = value.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
+      if (['0', 'false', 'no', 'off'].includes(normalized)) return false;
+      context.addIssue({ code: 'custom', message: `${name} must be true or false, got "${value}"` });
+      return z.NEVER;
+    });
+
+const environmentSchema = z.object({
+  PORT: integer('PORT', 0, 65535, 4000),
+  HOST: z.string().default('127.0.0.1'),
+  TOGETHER_API_KEY: z.string().optional(),
+  TOGETHER_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'TOGETHER_BASE_URL must be an http(s) URL, e.g. https://api.together.ai/v1' })
+    .default('https://api.together.ai/v1'),
+  IMAGE_PROVIDER: z
+    .enum(['together', 'local'], { error: 'IMAGE_PROVIDER must be "together" or "local"' })
+    .optional(),
+  IMAGE_MODEL: z.string().default('black-forest-labs/FLUX.1-schnell'),
+  IMAGE_STEPS: integer('IMAGE_STEPS', 1, 50, 4),
+  IMAGE_MIN_SIDE: integer('IMAGE_MIN_SIDE', 16, 4096, 64),
+  IMAGE_MAX_SIDE: integer('IMAGE_MAX_SIDE', 16, 4096, 1792),
+  MAX_PROMPT_LENGTH: integer('MAX_PROMPT_LENGTH', 1, 100_000, 2000),
+  GENERATION_CONCURRENCY: integer('GENERATION_CONCURRENCY', 1, 256, 8),
+  GENERATION_MAX_ATTEMPTS: integer('GENERATION_MAX_ATTEMPTS', 1, 10, 3),
+  UPSTREAM_TIMEOUT_MS: integer('UPSTREAM_TIMEOUT_MS', 100, 600_000, 60_000),
+  RATE_LIMIT_MAX_WAIT_MS: integer('RATE_LIMIT_MAX_WAIT_MS', 0, 3_600_000, 120_000),
+  MAX_BATCH_SIZE: integer('MAX_BATCH_SIZE', 1, 1000, 100),
+  JOB_RETENTION_MS: integer('JOB_RETENTION_MS', 1000, 7 * 24 * 3_600_000, 3_600_000),
+  JOB_MAX_RETAINED: integer('JOB_MAX_RETAINED', 1, 100_000, 1000),
+  SUBSCRIBE_WAIT_MS: integer('SUBSCRIBE_WAIT_MS', 0, 600_000, 30_000),
+  API_TOKENS: z.string().optional(),
+  NODE_ENV: z.string().optional(),
+  GRAPHIQL: flag('GRAPHIQL'),
+  INTROSPECTION: flag('INTROSPECTION'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+});
+
+/** Parses the environment into a Config. Throws a ConfigError naming every bad variable and what it accepts. */
+export function parseConfig(environment: Record<string, string | undefined>): Config {
+  // An empty variable counts as unset, so `PORT=` in a .env file falls back to the default.
+  const cleaned = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '');
+      return issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const env = parsed.data;
+
+  if (env.IMAGE_MIN_SIDE > env.IMAGE_MAX_SIDE) {
+    throw new ConfigError(
+      `Invalid configuration:\n  IMAGE_MIN_SIDE (${env.IMAGE_MIN_SIDE}) must not exceed IMAGE_MAX_SIDE (${env.IMAGE_MAX_SIDE})`,
+    );
+  }
+  const provider = env.IMAGE_PROVIDER ?? (env.TOGETHER_API_KEY ? 'together' : 'local');
+  if (provider === 'together' && !env.TOGETHER_API_KEY) {
+    throw new ConfigError('Invalid configuration:\n  IMAGE_PROVIDER=together needs TOGETHER_API_KEY to be set');
+  }
+  const production = env.NODE_ENV === 'production';
+  const apiTokens = (env.API_TOKENS ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter((token) => token.length > 0);
+
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    provider,
+    together: {
+      apiKey: env.TOGETHER_API_KEY,
+      baseUrl: env.TOGETHER_BASE_URL.replace(/\/+$/, ''),
+      model: env.IMAGE_MODEL,
+      steps: env.IMAGE_STEPS,
+    },
+    images: {
+      minSide: env.IMAGE_MIN_SIDE,
+      maxSide: env.IMAGE_MAX_SIDE,
+      maxPromptLength: env.MAX_PROMPT_LENGTH,
+      maxBatchSize: env.MAX_BATCH_SIZE,
+    },
+    generation: {
+      concurrency: env.GENERATION_CONCURRENCY,
+      maxAttempts: env.GENERATION_MAX_ATTEMPTS,
+      upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      rateLimitMaxWaitMs: env.RATE_LIMIT_MAX_WAIT_MS,
+    },
+    jobs: {
+      retentionMs: env.JOB_RETENTION_MS,
+      maxRetained: env.JOB_MAX_RETAINED,
+      subscribeWaitMs: env.SUBSCRIBE_WAIT_MS,
+    },
+    apiTokens,
+    production,
+    graphiql: env.GRAPHIQL ?? !production,
+    introspection: env.INTROSPECTION ?? !production,
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+/** Reads `.env` from the working directory (without overriding real variables), then parses process.env. */
+export function loadConfig(): Config {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return parseConfig(process.env);
+}
