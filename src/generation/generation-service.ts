@@ -1,0 +1,296 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logger.js';
+import { ProviderError } from '../providers/provider-error.js';
+import type { ImageProvider } from '../providers/types.js';
+import { BatchTracker } from './batch-tracker.js';
+import { imageBatchSchema, roundDimensions, type ImageLimits } from './image-limits.js';
+import { InvalidInputError } from './input-error.js';
+import { decideRetry, DEFAULT_BACKOFF, type RetryBudget, type RetrySettings } from './retry-policy.js';
+import type { BatchOptions, BatchResult, Dimensions, ImageError, ImageRequest, ImageResult } from './types.js';
+import { UpstreamLimiter } from './upstream-limiter.js';
+
+export interface GenerationServiceOptions {
+  provider: ImageProvider;
+  limits: ImageLimits;
+  maxAttempts: number;
+  upstreamTimeoutMs: number;
+  rateLimitMaxWaitMs: number;
+  /** Shared by every batch of the process. */
+  limiter: UpstreamLimiter;
+  logger: Logger;
+  /** Identifies identical requests beyond prompt, size and seed (model and steps). */
+  requestFingerprint?: string;
+  backoff?: { baseDelayMs: number; maxDelayMs: number };
+  random?: () => number;
+}
+
+/** One upstream call, shared by every request of the batch that asks for the very same image. */
+interface UniqueTask {
+  prompt: string;
+  seed: number | null;
+  dimensions: Dimensions;
+  memberIndexes: number[];
+}
+
+interface BatchContext {
+  batchId: string;
+  tracker: BatchTracker;
+  /** Aborted when the caller cancels or when the upstream says no image of the batch can succeed. */
+  stop: AbortController;
+  /** Set when a 401 or 402 stopped the batch: every image not yet done fails with it. */
+  fatal: ProviderError | undefined;
+}
+
+/** Thrown inside the limiter when a queued attempt finds its batch already stopped. */
+const STOPPED = Symbol('stopped');
+
+/**
+ * Turns a batch of image requests into one result per request: in parallel under the shared limiter, retrying what
+ * can pass, reporting every state change. It knows nothing of GraphQL or HTTP; providers do the talking upstream.
+ */
+export class GenerationService {
+  private readonly retrySettings: RetrySettings;
+  private batchCounter = 0;
+
+  constructor(private readonly options: GenerationServiceOptions) {
+    const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.retrySettings = {
+      maxAttempts: options.maxAttempts,
+      rateLimitMaxWaitMs: options.rateLimitMaxWaitMs,
+      baseDelayMs: backoff.baseDelayMs,
+      maxDelayMs: backoff.maxDelayMs,
+    };
+  }
+
+  get limits(): ImageLimits {
+    return this.options.limits;
+  }
+
+  get provider(): ImageProvider {
+    return this.options.provider;
+  }
+
+  /** Checks a batch against the limits; throws InvalidInputError naming each bad field and its limit. */
+  validate(requests: readonly ImageRequest[]): ImageRequest[] {
+    const parsed = imageBatchSchema(this.options.limits).safeParse(requests);
+    if (!parsed.success) throw InvalidInputError.fromZod(parsed.error, 'images');
+    return parsed.data;
+  }
+
+  async generateBatch(requests: readonly ImageRequest[], batchOptions: BatchOptions = {}): Promise<BatchResult> {
+    const valid = this.validate(requests);
+    const batchId = batchOptions.batchId ?? `batch-${++this.batchCounter}`;
+    const tasks = this.groupIdenticalRequests(valid);
+    const onProgress = batchOptions.onProgress;
+    const tracker = new BatchTracker(
+      valid.map((request, index) => ({
+        id: request.id,
+        prompt: request.prompt,
+        requestedDimensions: { width: request.width, height: request.height },
+        dimensions: roundDimensions(request, this.options.limits),
+        deduplicated: tasks.some((task) => task.memberIndexes.indexOf(index) > 0),
+      })),
+      onProgress &&
+        ((event) => {
+          try {
+            onProgress(event);
+          } catch (error) {
+            // A broken listener must not cost the batch its images.
+            this.options.logger.error({ err: error, batchId }, 'progress listener threw');
+          }
+        }),
+    );
+    const context: BatchContext = { batchId, tracker, stop: new AbortController(), fatal: undefined };
+    const cancel = () => context.stop.abort();
+    batchOptions.signal?.addEventListener('abort', cancel, { once: true });
+    if (batchOptions.signal?.aborted) cancel();
+
+    this.options.logger.info(
+      { batchId, images: valid.length, uniqueRequests: tasks.length, provider: this.options.provider.name },
+      'batch started',
+    );
+    tracker.announceQueued();
+    try {
+      await Promise.all(tasks.map((task) => this.runTask(task, context)));
+    } finally {
+      batchOptions.signal?.removeEventListener('abort', cancel);
+    }
+    tracker.finish();
+    const stats = tracker.stats();
+    const status = batchOptions.signal?.aborted ? 'CANCELLED' : 'COMPLETED';
+    this.options.logger.info({ batchId, status, stats }, 'batch finished');
+    return { status, results: tracker.snapshot(), stats };
+  }
+
+  /** One image, with the same validation, retries and limits as a batch. */
+  async generateImage(request: ImageRequest, batchOptions: BatchOptions = {}): Promise<ImageResult> {
+    const { results } = await this.generateBatch([request], batchOptions);
+    const [result] = results;
+    if (!result) throw new Error('a batch of one image returned no result');
+    return result;
+  }
+
+  private groupIdenticalRequests(requests: readonly ImageRequest[]): UniqueTask[] {
+    const byKey = new Map<string, UniqueTask>();
+    requests.forEach((request, index) => {
+      const dimensions = roundDimensions(request, this.options.limits);
+      const seed = request.seed ?? null;
+      const key = JSON.stringify([request.prompt, dimensions.width, dimensions.height, seed, this.options.requestFingerprint ?? '']);
+      const existing = byKey.get(key);
+      if (existing) existing.memberIndexes.push(index);
+      else byKey.set(key, { prompt: request.prompt, seed, dimensions, memberIndexes: [index] });
+    });
+    return [...byKey.values()];
+  }
+
+  private async runTask(task: UniqueTask, context: BatchContext): Promise<void> {
+    const update = (patch: Parameters<BatchTracker['update']>[1]) =>
+      task.memberIndexes.forEach((index) => context.tracker.update(index, patch));
+    const budget: RetryBudget = { countedAttempts: 0, rateLimitedAttempts: 0, rateLimitWaitedMs: 0 };
+    let attempts = 0;
+    const firstId = () => context.tracker.snapshot()[task.memberIndexes[0] ?? 0]?.id;
+
+    try {
+      for (;;) {
+        try {
+          const image = await this.options.limiter.run(async () => {
+            if (context.stop.signal.aborted) throw STOPPED;
+            attempts += 1;
+            if (attempts > 1) context.tracker.countRetry();
+            update({ status: 'GENERATING', attempts });
+            return this.attempt(task, context);
+          });
+          this.options.limiter.recordSuccess();
+          update({ status: 'SUCCEEDED', image, attempts });
+          return;
+        } catch (thrown) {
+          // The attempt that met a refused key or account stopped the batch itself; it reports its own error below.
+          const stoppedByThisAttempt = thrown !== STOPPED && thrown === context.fatal;
+          if (thrown === STOPPED || (context.stop.signal.aborted && !stoppedByThisAttempt)) {
+            update(this.stoppedPatch(context, attempts));
+            return;
+          }
+          const error = asProviderError(thrown, this.options.logger, context.batchId);
+          if (error.code === 'UPSTREAM_AUTH' || error.code === 'OUT_OF_CREDITS') {
+            this.stopBatch(context, error);
+            update({ status: 'FAILED', attempts, error: publicError(error) });
+            return;
+          }
+          if (error.code === 'RATE_LIMITED') budget.rateLimitedAttempts += 1;
+          else budget.countedAttempts += 1;
+
+          const decision = decideRetry(error, budget, this.retrySettings, this.options.random);
+          if (!decision.retry) {
+            update({ status: 'FAILED', attempts, error: finalError(error, decision.reason, attempts, this.retrySettings) });
+            return;
+          }
+          if (decision.rateLimited) budget.rateLimitWaitedMs += decision.delayMs;
+          this.options.logger.warn(
+            { batchId: context.batchId, imageId: firstId(), attempt: attempts, reason: error.reason, waitMs: decision.delayMs },
+            'retrying image',
+          );
+          update({ status: 'RETRYING', attempts, error: publicError(error), retryInMs: decision.delayMs });
+          try {
+            await sleep(decision.delayMs, undefined, { signal: context.stop.signal });
+          } catch {
+            update(this.stoppedPatch(context, attempts));
+            return;
+          }
+        }
+      }
+    } catch (unexpected) {
+      // Whatever happens, every image ends in a terminal state that says why.
+      this.options.logger.error({ err: unexpected, batchId: context.batchId }, 'image task failed unexpectedly');
+      update({ status: 'FAILED', attempts, error: { code: 'INTERNAL', message: 'Unexpected error while generating this image.', retryable: false } });
+    }
+  }
+
+  private async attempt(task: UniqueTask, context: BatchContext) {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.options.upstreamTimeoutMs);
+    const signal = AbortSignal.any([context.stop.signal, timeout.signal]);
+    try {
+      return await this.options.provider.generate(
+        { prompt: task.prompt, width: task.dimensions.width, height: task.dimensions.height, seed: task.seed },
+        signal,
+      );
+    } catch (error) {
+      if (context.stop.signal.aborted) throw STOPPED;
+      if (timeout.signal.aborted) {
+        throw new ProviderError(
+          `The image service did not answer within ${this.options.upstreamTimeoutMs} ms.`,
+          { code: 'TIMEOUT', retryable: true, reason: 'timeout' },
+        );
+      }
+      if (error instanceof ProviderError && (error.code === 'RATE_LIMITED' || error.status === 503)) {
+        // Still inside the slot, so the limiter sees how many requests the upstream was carrying when it said no.
+        this.options.limiter.recordOverload();
+      }
+      if (error instanceof ProviderError && (error.code === 'UPSTREAM_AUTH' || error.code === 'OUT_OF_CREDITS')) {
+        // Stopped while still holding the slot: released first, it would let a queued image start an attempt.
+        this.stopBatch(context, error);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private stopBatch(context: BatchContext, error: ProviderError): void {
+    if (context.fatal) return;
+    context.fatal = error;
+    this.options.logger.error(
+      { batchId: context.batchId, code: error.code, status: error.status },
+      'upstream refused the key or the account: stopping the batch',
+    );
+    context.stop.abort();
+  }
+
+  private stoppedPatch(context: BatchContext, attempts: number): Parameters<BatchTracker['update']>[1] {
+    if (context.fatal) {
+      return {
+        status: 'FAILED',
+        attempts,
+        error: {
+          code: context.fatal.code,
+          message: `Not generated: ${context.fatal.message}`,
+          retryable: false,
+        },
+      };
+    }
+    return {
+      status: 'CANCELLED',
+      attempts,
+      error: { code: 'CANCELLED', message: 'Cancelled before the image was finished.', retryable: false },
+    };
+  }
+}
+
+function asProviderError(thrown: unknown, logger: Logger, batchId: string): ProviderError {
+  if (thrown instanceof ProviderError) return thrown;
+  logger.error({ err: thrown, batchId }, 'provider threw an unexpected error');
+  return new ProviderError('Unexpected error while generating this image.', { code: 'INTERNAL', retryable: false, reason: 'internal' });
+}
+
+function publicError(error: ProviderError): ImageError {
+  return { code: error.code, message: error.message, retryable: error.retryable };
+}
+
+function finalError(
+  error: ProviderError,
+  reason: 'not_retryable' | 'attempts_exhausted' | 'rate_limit_deadline',
+  attempts: number,
+  settings: RetrySettings,
+): ImageError {
+  if (reason === 'attempts_exhausted') {
+    return { code: error.code, message: `${error.message} Gave up after ${attempts} attempts.`, retryable: true };
+  }
+  if (reason === 'rate_limit_deadline') {
+    return {
+      code: 'RATE_LIMITED',
+      message: `The image service's rate limit kept this image waiting longer than ${Math.round(settings.rateLimitMaxWaitMs / 1000)} s. Try again later.`,
+      retryable: true,
+    };
+  }
+  return publicError(error);
+}

@@ -1,0 +1,99 @@
+/** One picture placeholder to fill: the client's key plus what to draw. */
+export interface ImageRequest {
+  /** The client's key, unique in the batch, e.g. "0-1" = page 0, element 1. */
+  id: string;
+  prompt: string;
+  width: number;
+  height: number;
+  seed?: number | null;
+}
+
+export interface Dimensions {
+  width: number;
+  height: number;
+}
+
+export type ImageStatus = 'QUEUED' | 'GENERATING' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+export const TERMINAL_STATUSES: ReadonlySet<ImageStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+export type ImageErrorCode =
+  | 'RATE_LIMITED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'TIMEOUT'
+  | 'CONTENT_FLAGGED'
+  | 'INVALID_REQUEST'
+  | 'UPSTREAM_AUTH'
+  | 'OUT_OF_CREDITS'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+export interface ImageError {
+  code: ImageErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+/** Encoded image bytes as the provider returned them, labelled by their own signature. */
+export interface EncodedImage {
+  mimeType: string;
+  bytes: Buffer;
+}
+
+export interface ImageResult {
+  id: string;
+  status: ImageStatus;
+  image: EncodedImage | null;
+  /** As generated: multiples of 16. */
+  dimensions: Dimensions;
+  requestedDimensions: Dimensions;
+  attempts: number;
+  /** Why the image failed or was cancelled; while RETRYING, why the last attempt failed. */
+  error: ImageError | null;
+  /** While RETRYING: how long until the next attempt. */
+  retryInMs: number | null;
+  /** Whether this image shared the upstream call of an identical request earlier in the batch. */
+  deduplicated: boolean;
+}
+
+export interface GenerationStats {
+  total: number;
+  successful: number;
+  failed: number;
+  cancelled: number;
+  /** Not yet in a terminal state. total = successful + failed + cancelled + pending. */
+  pending: number;
+  /** Attempts after the first, summed over the batch. */
+  retries: number;
+  durationMs: number;
+}
+
+export interface Progress {
+  completed: number;
+  total: number;
+  errors: number;
+  /** The prompt being worked on most recently, or null when nothing is in flight. */
+  current: string | null;
+}
+
+/** Emitted for every state change of every image. */
+export interface ProgressEvent {
+  image: ImageResult;
+  progress: Progress;
+  stats: GenerationStats;
+}
+
+export type BatchStatus = 'COMPLETED' | 'CANCELLED';
+
+export interface BatchResult {
+  status: BatchStatus;
+  results: ImageResult[];
+  stats: GenerationStats;
+}
+
+export interface BatchOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Names the batch in logs. */
+  batchId?: string;
+}

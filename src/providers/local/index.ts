@@ -1,0 +1,1 @@
+export { createLocalProvider, DEFAULT_BANNER_TEXT, type LocalProviderOptions } from './local-provider.js';

@@ -1,0 +1,221 @@
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { sniffImageMimeType } from '../generation/image-mime.js';
+import { parseRetryAfter } from '../generation/retry-policy.js';
+import type { EncodedImage, ImageErrorCode } from '../generation/types.js';
+import { ProviderError } from './provider-error.js';
+import type { ImageProvider, ProviderRequest } from './types.js';
+
+export interface TogetherProviderOptions {
+  apiKey: string;
+  /** The API root, e.g. https://api.together.ai/v1; a gateway, a proxy or a test fake. */
+  baseUrl: string;
+  model: string;
+  steps: number;
+  /** Sockets kept open to the upstream; the generation service's concurrency is a good value. */
+  connections: number;
+}
+
+interface TogetherImageResponse {
+  data?: Array<{ b64_json?: string | null; url?: string | null }>;
+}
+
+interface TogetherErrorBody {
+  error?: { message?: unknown; type?: unknown } | string;
+  message?: unknown;
+}
+
+const UPSTREAM_MESSAGE_MAX = 300;
+
+/** Together AI's `POST /images/generations`, one attempt per call, over a keep-alive connection pool. */
+export function createTogetherProvider(options: TogetherProviderOptions): ImageProvider {
+  const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/images/generations`;
+  const dispatcher = new Agent({
+    connections: options.connections,
+    keepAliveTimeout: 30_000,
+    // The generation service owns the per-attempt timeout and aborts through the signal.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const scrub = (text: string) => text.split(options.apiKey).join('[REDACTED]');
+
+  async function generate(input: ProviderRequest, signal: AbortSignal): Promise<EncodedImage> {
+    const body: Record<string, unknown> = {
+      model: options.model,
+      prompt: input.prompt,
+      width: input.width,
+      height: input.height,
+      steps: options.steps,
+      n: 1,
+      response_format: 'base64',
+    };
+    if (input.seed !== undefined && input.seed !== null) body.seed = input.seed;
+
+    let response;
+    try {
+      response = await request(endpoint, {
+        method: 'POST',
+        dispatcher,
+        signal,
+        headers: {
+          authorization: `Bearer ${options.apiKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      throw connectionError(error, signal);
+    }
+
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw connectionError(error, signal);
+    }
+
+    if (response.statusCode !== 200) {
+      throw statusError(response.statusCode, text, response.headers, scrub);
+    }
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (!contentType.includes('json')) {
+      throw new ProviderError(`The image service answered with ${contentType || 'no content type'} instead of JSON.`, {
+        code: 'UPSTREAM_UNAVAILABLE',
+        retryable: true,
+        status: 200,
+        reason: 'wrong_content_type',
+      });
+    }
+    let parsed: TogetherImageResponse;
+    try {
+      parsed = JSON.parse(text) as TogetherImageResponse;
+    } catch {
+      throw new ProviderError('The image service answered with malformed JSON.', {
+        code: 'UPSTREAM_UNAVAILABLE',
+        retryable: true,
+        status: 200,
+        reason: 'malformed_json',
+      });
+    }
+    const item = parsed.data?.[0];
+    let bytes: Buffer;
+    if (typeof item?.b64_json === 'string' && item.b64_json.length > 0) {
+      bytes = Buffer.from(item.b64_json, 'base64');
+    } else if (typeof item?.url === 'string' && item.url.length > 0) {
+      bytes = await download(item.url, signal);
+    } else {
+      throw new ProviderError('The image service answered without an image.', {
+        code: 'UPSTREAM_UNAVAILABLE',
+        retryable: true,
+        status: 200,
+        reason: 'no_image',
+      });
+    }
+    const mimeType = sniffImageMimeType(bytes);
+    if (!mimeType) {
+      throw new ProviderError('The image service answered with bytes that are not a JPEG, PNG, WebP or GIF image.', {
+        code: 'UPSTREAM_UNAVAILABLE',
+        retryable: true,
+        status: 200,
+        reason: 'not_an_image',
+      });
+    }
+    return { mimeType, bytes };
+  }
+
+  async function download(url: string, signal: AbortSignal): Promise<Buffer> {
+    try {
+      // The URL is the upstream's own signed link: the key is not sent with it.
+      const response = await request(url, { method: 'GET', dispatcher, signal });
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      if (response.statusCode !== 200) {
+        throw new ProviderError(`Downloading the generated image failed with HTTP ${response.statusCode}.`, {
+          code: 'UPSTREAM_UNAVAILABLE',
+          retryable: true,
+          status: response.statusCode,
+          reason: `download_http_${response.statusCode}`,
+        });
+      }
+      return bytes;
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      throw connectionError(error, signal);
+    }
+  }
+
+  return {
+    name: 'together',
+    placeholder: false,
+    generate,
+    close: () => dispatcher.close(),
+  };
+}
+
+function connectionError(error: unknown, signal: AbortSignal): unknown {
+  // An abort is the service's decision (timeout or cancellation); it classifies that itself.
+  if (signal.aborted) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason =
+    code === 'ECONNREFUSED'
+      ? 'connection_refused'
+      : code === 'UND_ERR_CONNECT_TIMEOUT'
+        ? 'connect_timeout'
+        : error instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+          ? 'connection_reset'
+          : 'connection_error';
+  const message =
+    reason === 'connection_refused'
+      ? 'Could not connect to the image service.'
+      : reason === 'connection_reset'
+        ? 'The connection to the image service was reset before the answer was complete.'
+        : 'The connection to the image service failed.';
+  return new ProviderError(message, { code: 'UPSTREAM_UNAVAILABLE', retryable: true, reason });
+}
+
+function statusError(
+  status: number,
+  text: string,
+  headers: Record<string, string | string[] | undefined>,
+  scrub: (text: string) => string,
+): ProviderError {
+  const upstreamMessage = scrub(readErrorMessage(text)).slice(0, UPSTREAM_MESSAGE_MAX);
+  const detail = upstreamMessage ? `: ${upstreamMessage}` : '.';
+  const make = (code: ImageErrorCode, retryable: boolean, message: string, retryAfterMs?: number) =>
+    new ProviderError(message, { code, retryable, status, reason: `http_${status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+
+  switch (status) {
+    case 400:
+      return make('INVALID_REQUEST', false, `The image service rejected the request (HTTP 400)${detail}`);
+    case 401:
+    case 403:
+      // The upstream's own text may quote part of the key, so it is not passed on.
+      return make('UPSTREAM_AUTH', false, `The image service refused the server's API key (HTTP ${status}). The operator must check TOGETHER_API_KEY.`);
+    case 402:
+      return make('OUT_OF_CREDITS', false, 'The image service account is out of credits or over its spending limit (HTTP 402).');
+    case 404:
+      return make('INVALID_REQUEST', false, `The image service does not know this model or path (HTTP 404)${detail}`);
+    case 408:
+      return make('TIMEOUT', true, 'The image service timed out the request (HTTP 408).');
+    case 422:
+      return make('CONTENT_FLAGGED', false, `The image service's safety checker flagged this prompt (HTTP 422)${detail}`);
+    case 429:
+      return make('RATE_LIMITED', true, 'The image service is rate limiting this server (HTTP 429).', parseRetryAfter(headers));
+    default:
+      if (status >= 500 || status === 409) {
+        return make('UPSTREAM_UNAVAILABLE', true, `The image service is unavailable (HTTP ${status})${detail}`, parseRetryAfter(headers));
+      }
+      return make('INVALID_REQUEST', false, `The image service rejected the request (HTTP ${status})${detail}`);
+  }
+}
+
+function readErrorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as TogetherErrorBody;
+    if (typeof body.error === 'string') return body.error;
+    if (typeof body.error?.message === 'string') return body.error.message;
+    if (typeof body.message === 'string') return body.message;
+  } catch {
+    // Not JSON (an HTML error page from a proxy, say): its text is no use to a teacher.
+  }
+  return '';
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * A worksheet as the teacher's editor stores it: pages of elements, some of which are picture placeholders.
+ * Elements keep every field the editor gave them; only `src` and `imageError` are written back.
+ */
+export const worksheetImageElementSchema = z
+  .object({
+    type: z.literal('image'),
+    prompt: z.string(),
+    width: z.number(),
+    height: z.number(),
+    seed: z.number().int().nullish(),
+    /** The picture once generated: a data URL. A placeholder that already has one is left alone. */
+    src: z.string().nullish(),
+    /** Why the picture could not be made, when it could not. */
+    imageError: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).nullish(),
+  })
+  .passthrough();
+
+export const worksheetElementSchema = z.union([
+  worksheetImageElementSchema,
+  z.object({ type: z.string() }).passthrough(),
+]);
+
+export const worksheetSchema = z
+  .object({
+    title: z.string().optional(),
+    pages: z.array(z.object({ elements: z.array(worksheetElementSchema) }).passthrough()),
+  })
+  .passthrough();
+
+export type Worksheet = z.infer<typeof worksheetSchema>;
+export type WorksheetImageElement = z.infer<typeof worksheetImageElementSchema>;
+
+export interface WorksheetPlaceholder {
+  /** "<page>-<element>", e.g. "0-1" = page 0, element 1. */
+  id: string;
+  pageIndex: number;
+  elementIndex: number;
+  prompt: string;
+  width: number;
+  height: number;
+  seed?: number | null;
+}
+
+/** What a generation produced for one placeholder, in the shape both the server and the client have at hand. */
+export interface PlaceholderOutcome {
+  id: string;
+  /** A data URL, or null when the image failed or was cancelled. */
+  src: string | null;
+  error: { code: string; message: string; retryable: boolean } | null;
+}
+
+export function isImagePlaceholder(element: unknown): element is WorksheetImageElement {
+  const parsed = worksheetImageElementSchema.safeParse(element);
+  return parsed.success && !parsed.data.src && parsed.data.prompt.trim().length > 0;
+}
+
+/** Every picture placeholder that still needs an image, in page and element order. */
+export function collectPlaceholders(worksheet: Worksheet): WorksheetPlaceholder[] {
+  const placeholders: WorksheetPlaceholder[] = [];
+  worksheet.pages.forEach((page, pageIndex) => {
+    page.elements.forEach((element, elementIndex) => {
+      if (!isImagePlaceholder(element)) return;
+      placeholders.push({
+        id: `${pageIndex}-${elementIndex}`,
+        pageIndex,
+        elementIndex,
+        prompt: element.prompt,
+        width: element.width,
+        height: element.height,
+        seed: element.seed ?? null,
+      });
+    });
+  });
+  return placeholders;
+}
+
+/** A copy of the worksheet with each outcome written onto its placeholder; the input is not changed. */
+export function applyOutcomes(worksheet: Worksheet, outcomes: readonly PlaceholderOutcome[]): Worksheet {
+  const byId = new Map(outcomes.map((outcome) => [outcome.id, outcome]));
+  return {
+    ...worksheet,
+    pages: worksheet.pages.map((page, pageIndex) => ({
+      ...page,
+      elements: page.elements.map((element, elementIndex) => {
+        const outcome = byId.get(`${pageIndex}-${elementIndex}`);
+        if (!outcome) return element;
+        return outcome.src
+          ? { ...element, src: outcome.src, imageError: null }
+          : { ...element, imageError: outcome.error };
+      }),
+    })),
+  };
+}
