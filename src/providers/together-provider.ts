@@ -36,7 +36,13 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  const scrub = (text: string) => text.split(options.apiKey).join('[REDACTED]');
+  // An upstream message may quote the key, whole or in part ("Invalid API key: tgp_v1_abc..."): any run of
+  // eight or more key-like characters that occurs in the key is redacted.
+  const scrub = (text: string) =>
+    text
+      .split(options.apiKey)
+      .join('[REDACTED]')
+      .replace(/[\w-]{8,}/g, (word) => (options.apiKey.includes(word) ? '[REDACTED]' : word));
 
   async function generate(input: ProviderRequest, signal: AbortSignal): Promise<EncodedImage> {
     const body: Record<string, unknown> = {

@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { NoSchemaIntrospectionCustomRule } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.js';
+import { createGenerationService } from './generation/create-generation-service.js';
+import type { GenerationService } from './generation/generation-service.js';
+import { JobManager } from './jobs/job-manager.js';
+import { MemoryJobStore } from './jobs/memory-job-store.js';
+import { createLogger, type Logger } from './logger.js';
+import { createProvider } from './providers/create-provider.js';
+import type { ImageProvider } from './providers/types.js';
+import { buildSchema, type GraphQLContext } from './schema/index.js';
+import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
+
+export interface AppOverrides {
+  logger?: Logger;
+  provider?: ImageProvider;
+}
+
+export interface App {
+  /** Listens on the configured host and port; answers the GraphQL URL. */
+  start(): Promise<string>;
+  /** Stops taking work, lets running jobs finish for up to `graceMs`, then closes every connection. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  readonly url: string;
+  readonly server: Server;
+  readonly jobs: JobManager;
+  readonly service: GenerationService;
+  readonly logger: Logger;
+}
+
+/** What Node's adapter gives every request: the raw request, for the client address. */
+interface ServerContext {
+  req: IncomingMessage;
+}
+
+interface EnvelopedExecutors {
+  execute: (args: unknown) => unknown;
+  subscribe: (args: unknown) => unknown;
+}
+
+/** Builds the whole server from a configuration: provider, generation service, jobs, schema and transports. */
+export function buildApp(config: Config, overrides: AppOverrides = {}): App {
+  const logger =
+    overrides.logger ??
+    createLogger({ level: config.logLevel, secrets: [config.together.apiKey ?? '', ...config.apiTokens] });
+  const provider = overrides.provider ?? createProvider(config);
+  const service = createGenerationService(config, provider, logger);
+  const store = new MemoryJobStore({ retentionMs: config.jobs.retentionMs, maxRetained: config.jobs.maxRetained });
+  const jobs = new JobManager({ service, store, logger, subscribeWaitMs: config.jobs.subscribeWaitMs });
+  const schema = buildSchema(config.images);
+
+  const plugins: Plugin[] = [];
+  if (!config.introspection) {
+    plugins.push({ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) });
+  }
+
+  const yoga = createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: config.graphiql
+      ? { title: 'worksheet-images', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY }
+      : false,
+    renderGraphiQL,
+    maskedErrors: true,
+    logging: {
+      debug: (...args: unknown[]) => logger.debug({ args }, 'yoga'),
+      info: (...args: unknown[]) => logger.info({ args }, 'yoga'),
+      warn: (...args: unknown[]) => logger.warn({ args }, 'yoga'),
+      error: (...args: unknown[]) => logger.error({ args }, 'yoga'),
+    },
+    context: ({ req }) => ({ jobs, service, owner: req.socket.remoteAddress ?? 'unknown' }),
+    plugins,
+  });
+
+  let ready = false;
+  const server = createServer((req, res) => {
+    if (req.url === '/ready' || req.url?.startsWith('/ready?')) {
+      const accepting = ready && jobs.isAccepting;
+      res.writeHead(accepting ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ready: accepting }));
+      return;
+    }
+    void yoga(req, res);
+  });
+
+  const webSockets = new WebSocketServer({ server, path: '/graphql' });
+  useServer<Record<string, unknown> | undefined, { request: IncomingMessage }>(
+    {
+      execute: (args) => (args.rootValue as EnvelopedExecutors).execute(args) as never,
+      subscribe: (args) => (args.rootValue as EnvelopedExecutors).subscribe(args) as never,
+      onSubscribe: async (context, _id, payload) => {
+        const enveloped = yoga.getEnveloped({
+          ...context,
+          req: context.extra.request,
+          socket: context.extra.socket,
+          params: payload,
+        });
+        const args = {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document: enveloped.parse(payload.query),
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    webSockets,
+  );
+
+  let url = '';
+  return {
+    get url() {
+      return url;
+    },
+    server,
+    jobs,
+    service,
+    logger,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      url = `http://${host}:${port}/graphql`;
+      ready = true;
+      return url;
+    },
+    async stop({ graceMs = 10_000 } = {}) {
+      ready = false;
+      await jobs.drain(graceMs);
+      for (const socket of webSockets.clients) socket.close(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => webSockets.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
+      });
+      await store.close();
+      await provider.close();
+    },
+  };
+}

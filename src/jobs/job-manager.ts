@@ -1,0 +1,206 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { queuedResult } from '../generation/batch-tracker.js';
+import type { GenerationService } from '../generation/generation-service.js';
+import { roundDimensions } from '../generation/image-limits.js';
+import type { ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
+import type { Logger } from '../logger.js';
+import { JobConflictError, JobNotFoundError, ShuttingDownError } from './job-errors.js';
+import type { JobStore, StoredJob } from './job-store.js';
+import type { GenerationEvent, JobInput } from './types.js';
+
+export interface JobManagerOptions {
+  service: GenerationService;
+  store: JobStore;
+  logger: Logger;
+  /** How long a subscription waits for a job id that is not known yet. */
+  subscribeWaitMs: number;
+}
+
+export interface StartedJob {
+  job: StoredJob;
+  /** Settles with the finished job. */
+  finished: Promise<StoredJob>;
+}
+
+/** Jobs running in this process: what cancelling and shutting down need to reach. */
+interface RunningJob {
+  abort: AbortController;
+  finished: Promise<StoredJob>;
+}
+
+/**
+ * Runs batches as jobs: numbers their progress events, keeps them in the store for replay, makes a client-chosen
+ * jobId an idempotency key, and cancels or drains them.
+ */
+export class JobManager {
+  private readonly running = new Map<string, RunningJob>();
+  private accepting = true;
+
+  constructor(private readonly options: JobManagerOptions) {}
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  async start(input: JobInput): Promise<StartedJob> {
+    if (!this.accepting) throw new ShuttingDownError();
+    const images = this.options.service.validate(input.images);
+    const id = input.jobId ?? randomUUID();
+    const fingerprint = fingerprintOf(images);
+
+    const candidate: StoredJob = {
+      id,
+      status: 'RUNNING',
+      results: images.map((image) => queuedResult(describe(image, this.options.service))),
+      stats: { total: images.length, successful: 0, failed: 0, cancelled: 0, pending: images.length, retries: 0, durationMs: 0 },
+      createdAt: new Date(),
+      finishedAt: null,
+      fingerprint,
+      owner: input.owner ?? 'anonymous',
+    };
+    const stored = await this.options.store.insert(candidate);
+    if (stored !== candidate) {
+      if (stored.fingerprint !== fingerprint) throw new JobConflictError(id);
+      // The same request again (a retry after a lost answer, say): nothing more is spent upstream.
+      return { job: stored, finished: this.running.get(id)?.finished ?? this.finishedJob(id) };
+    }
+
+    const abort = new AbortController();
+    const finished = this.run(candidate, images, abort.signal);
+    this.running.set(id, { abort, finished });
+    void finished.finally(() => this.running.delete(id));
+    return { job: (await this.options.store.get(id)) ?? candidate, finished };
+  }
+
+  async get(id: string): Promise<StoredJob | undefined> {
+    return this.options.store.get(id);
+  }
+
+  /** Cancels a running job and answers it once every image has settled; a finished job is answered as it is. */
+  async cancel(id: string): Promise<StoredJob> {
+    const running = this.running.get(id);
+    if (running) {
+      running.abort.abort();
+      return running.finished;
+    }
+    const job = await this.options.store.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  follow(id: string, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+    return this.options.store.follow(id, { waitMs: this.options.subscribeWaitMs, signal });
+  }
+
+  /**
+   * Stops taking work, lets running jobs finish for up to `graceMs`, then cancels what is left.
+   * Every job ends with its final event either way.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const all = () => Promise.allSettled([...this.running.values()].map((job) => job.finished));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace_over'>((resolve) => {
+      timer = setTimeout(() => resolve('grace_over'), graceMs);
+    });
+    const outcome = await Promise.race([all().then(() => 'finished' as const), graceOver]);
+    clearTimeout(timer);
+    if (outcome === 'grace_over') {
+      this.options.logger.warn({ jobs: this.running.size }, 'grace period over: cancelling running jobs');
+      this.running.forEach((job) => job.abort.abort());
+      await all();
+    }
+  }
+
+  private async run(job: StoredJob, images: ImageRequest[], signal: AbortSignal): Promise<StoredJob> {
+    const { store, service, logger } = this.options;
+    const indexById = new Map(images.map((image, index) => [image.id, index]));
+    const results: ImageResult[] = [...job.results];
+    let sequence = 0;
+    // Store writes are chained so events land in order even when the store is remote.
+    let writes: Promise<unknown> = Promise.resolve();
+    const write = (task: () => Promise<unknown>) => {
+      writes = writes.then(task).catch((error: unknown) => logger.error({ err: error, jobId: job.id }, 'job store write failed'));
+    };
+
+    const onProgress = (event: ProgressEvent) => {
+      const index = indexById.get(event.image.id);
+      if (index !== undefined) results[index] = event.image;
+      const generationEvent: GenerationEvent = {
+        jobId: job.id,
+        sequence: ++sequence,
+        image: event.image,
+        progress: event.progress,
+        stats: event.stats,
+        done: false,
+      };
+      const snapshot = { status: 'RUNNING' as const, results: [...results], stats: event.stats, finishedAt: null };
+      write(() => store.update(job.id, snapshot));
+      write(() => store.appendEvent(generationEvent));
+    };
+
+    let outcome;
+    try {
+      outcome = await service.generateBatch(images, { signal, onProgress, batchId: job.id });
+    } catch (error) {
+      // Validation ran before the job was stored, so this is a bug; the job still ends, and says so.
+      logger.error({ err: error, jobId: job.id }, 'job failed unexpectedly');
+      outcome = {
+        status: 'COMPLETED' as const,
+        results: images.map((image, index) => ({
+          ...(results[index] ?? queuedResult(describe(image, service))),
+          status: 'FAILED' as const,
+          error: { code: 'INTERNAL' as const, message: 'Unexpected error while generating this image.', retryable: true },
+        })),
+        stats: { ...job.stats, failed: images.length, pending: 0 },
+      };
+    }
+    const finishedAt = new Date();
+    const final: GenerationEvent = {
+      jobId: job.id,
+      sequence: ++sequence,
+      image: null,
+      progress: {
+        completed: outcome.stats.total - outcome.stats.pending,
+        total: outcome.stats.total,
+        errors: outcome.stats.failed,
+        current: null,
+      },
+      stats: outcome.stats,
+      done: true,
+    };
+    write(() => store.update(job.id, { status: outcome.status, results: outcome.results, stats: outcome.stats, finishedAt }));
+    write(() => store.appendEvent(final));
+    await writes;
+    return { ...job, status: outcome.status, results: outcome.results, stats: outcome.stats, finishedAt };
+  }
+
+  private async finishedJob(id: string): Promise<StoredJob> {
+    const job = await this.options.store.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    if (job.finishedAt !== null) return job;
+    // Running on another server: follow its events to the end.
+    for await (const event of this.options.store.follow(id, { waitMs: 0, signal: new AbortController().signal })) {
+      if (event.done) break;
+    }
+    return (await this.options.store.get(id)) ?? job;
+  }
+}
+
+function fingerprintOf(images: readonly ImageRequest[]): string {
+  const normalized = images.map(({ id, prompt, width, height, seed }) => [id, prompt, width, height, seed ?? null]);
+  return createHash('sha256').update(JSON.stringify(normalized)).digest('hex');
+}
+
+function describe(image: ImageRequest, service: GenerationService) {
+  return {
+    id: image.id,
+    requestedDimensions: { width: image.width, height: image.height },
+    dimensions: roundDimensions(image, service.limits),
+    deduplicated: false,
+  };
+}

@@ -1,0 +1,33 @@
+import type { GenerationEvent, JobSnapshot } from './types.js';
+
+/** A job as the store keeps it: what readers see, plus what idempotency needs. */
+export interface StoredJob extends JobSnapshot {
+  /** Identifies the images the job was asked for: the same jobId with other images is a conflict. */
+  fingerprint: string;
+  owner: string;
+}
+
+export interface FollowOptions {
+  /** How long to wait for a job id that is not known yet. */
+  waitMs: number;
+  signal: AbortSignal;
+}
+
+/**
+ * Where jobs and their progress events live. The in-memory store serves one process; a shared store (for several
+ * servers behind a load balancer) implements the same interface.
+ */
+export interface JobStore {
+  /** Adds the job unless its id is taken; answers the job that is stored under the id either way. */
+  insert(job: StoredJob): Promise<StoredJob>;
+  get(id: string): Promise<StoredJob | undefined>;
+  /** Replaces the job's readable state (status, results, stats, finishedAt). */
+  update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void>;
+  appendEvent(event: GenerationEvent): Promise<void>;
+  /**
+   * The job's events from sequence 1: those already emitted first, then live ones, ending after the event with
+   * done: true. Ends at once, yielding nothing, when the id stays unknown for `waitMs` (the caller reports that).
+   */
+  follow(id: string, options: FollowOptions): AsyncIterable<GenerationEvent>;
+  close(): Promise<void>;
+}

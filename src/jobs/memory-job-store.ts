@@ -1,0 +1,141 @@
+import type { JobStore, StoredJob, FollowOptions } from './job-store.js';
+import type { GenerationEvent, JobSnapshot } from './types.js';
+
+export interface MemoryJobStoreOptions {
+  /** How long a finished job stays readable. */
+  retentionMs: number;
+  /** At most this many finished jobs are kept; the oldest go first. Running jobs are never dropped. */
+  maxRetained: number;
+  now?: () => number;
+}
+
+interface Entry {
+  job: StoredJob;
+  events: GenerationEvent[];
+  /** Woken when an event is appended. */
+  listeners: Set<() => void>;
+}
+
+/**
+ * Jobs of this process, in memory. Memory stays bounded under steady use: finished jobs leave after the retention
+ * time or when more than `maxRetained` are kept. A subscriber is a cursor over the job's one event log, so a slow
+ * subscriber costs no copy of the events.
+ */
+export class MemoryJobStore implements JobStore {
+  private readonly entries = new Map<string, Entry>();
+  /** Subscribers waiting for a job id that is not known yet. */
+  private readonly awaited = new Map<string, Set<() => void>>();
+  private readonly now: () => number;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: MemoryJobStoreOptions) {
+    this.now = options.now ?? Date.now;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(options.retentionMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  async insert(job: StoredJob): Promise<StoredJob> {
+    const existing = this.entries.get(job.id);
+    if (existing) return existing.job;
+    this.sweep();
+    this.entries.set(job.id, { job, events: [], listeners: new Set() });
+    const waiting = this.awaited.get(job.id);
+    this.awaited.delete(job.id);
+    waiting?.forEach((wake) => wake());
+    return job;
+  }
+
+  async get(id: string): Promise<StoredJob | undefined> {
+    const entry = this.entries.get(id);
+    if (entry && this.expired(entry.job)) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return entry?.job;
+  }
+
+  async update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry) entry.job = { ...entry.job, ...state };
+  }
+
+  async appendEvent(event: GenerationEvent): Promise<void> {
+    const entry = this.entries.get(event.jobId);
+    if (!entry) return;
+    entry.events.push(event);
+    const listeners = [...entry.listeners];
+    entry.listeners.clear();
+    listeners.forEach((wake) => wake());
+  }
+
+  async *follow(id: string, options: FollowOptions): AsyncGenerator<GenerationEvent> {
+    const entry = this.entries.get(id) ?? (await this.waitForJob(id, options));
+    if (!entry) return;
+    let next = 0;
+    while (!options.signal.aborted) {
+      while (next < entry.events.length) {
+        const event = entry.events[next++] as GenerationEvent;
+        yield event;
+        if (event.done) return;
+      }
+      await this.nextEvent(entry, options.signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private nextEvent(entry: Entry, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        signal.removeEventListener('abort', wake);
+        entry.listeners.delete(wake);
+        resolve();
+      };
+      entry.listeners.add(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private waitForJob(id: string, options: FollowOptions): Promise<Entry | undefined> {
+    if (options.waitMs <= 0 || options.signal.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        options.signal.removeEventListener('abort', done);
+        this.awaited.get(id)?.delete(done);
+        if (this.awaited.get(id)?.size === 0) this.awaited.delete(id);
+        resolve(this.entries.get(id));
+      };
+      const timer = setTimeout(done, options.waitMs);
+      options.signal.addEventListener('abort', done, { once: true });
+      const waiting = this.awaited.get(id) ?? new Set();
+      waiting.add(done);
+      this.awaited.set(id, waiting);
+    });
+  }
+
+  private expired(job: StoredJob): boolean {
+    return job.finishedAt !== null && this.now() - job.finishedAt.getTime() > this.options.retentionMs;
+  }
+
+  private sweep(): void {
+    const finished: StoredJob[] = [];
+    for (const [id, entry] of this.entries) {
+      // A job with a subscriber still reading is kept until the subscriber is done.
+      if (this.expired(entry.job) && entry.listeners.size === 0) this.entries.delete(id);
+      else if (entry.job.finishedAt !== null) finished.push(entry.job);
+    }
+    const excess = finished.length - this.options.maxRetained;
+    if (excess <= 0) return;
+    finished
+      .sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0))
+      .slice(0, excess)
+      .forEach((job) => this.entries.delete(job.id));
+  }
+}

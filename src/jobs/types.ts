@@ -1,0 +1,32 @@
+import type { GenerationStats, ImageRequest, ImageResult, Progress } from '../generation/types.js';
+
+export type JobStatus = 'RUNNING' | 'COMPLETED' | 'CANCELLED';
+
+/** One step of a job's progress, numbered 1, 2, 3 ... within the job. */
+export interface GenerationEvent {
+  jobId: string;
+  sequence: number;
+  /** The image whose state changed; null on the final event. */
+  image: ImageResult | null;
+  progress: Progress;
+  stats: GenerationStats;
+  done: boolean;
+}
+
+/** What a job looks like to readers: the latest results, stats and status. */
+export interface JobSnapshot {
+  id: string;
+  status: JobStatus;
+  results: ImageResult[];
+  stats: GenerationStats;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface JobInput {
+  /** Chosen by the client, or made up by the server. Also an idempotency key. */
+  jobId?: string | null;
+  images: ImageRequest[];
+  /** Whose job it is: the access token's name or the client address; used for fairness and quotas. */
+  owner?: string;
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import { toDataUrl } from '../generation/image-mime.js';
+import { imageRequestSchema, type ImageLimits } from '../generation/image-limits.js';
+import type { Dimensions, GenerationStats, ImageError, ImageResult } from '../generation/types.js';
+import type { Builder } from './builder.js';
+import { answer } from './errors.js';
+
+const IMAGE_STATUSES = {
+  QUEUED: { description: 'Waiting for a free upstream slot.' },
+  GENERATING: { description: 'An attempt is in flight.' },
+  RETRYING: { description: 'The last attempt failed for a reason that can pass; `error` says why and `retryInMs` when the next one starts.' },
+  SUCCEEDED: { description: 'Done: `image` holds the picture.' },
+  FAILED: { description: 'Done without a picture: `error` says why.' },
+  CANCELLED: { description: 'Stopped before it finished, by cancelGeneration or a server shutdown.' },
+} as const;
+
+const ERROR_CODES = {
+  RATE_LIMITED: { description: "The image service's rate limit kept the image waiting too long; try again later." },
+  UPSTREAM_UNAVAILABLE: { description: 'The image service failed or could not be reached, on every attempt.' },
+  TIMEOUT: { description: 'The image service did not answer in time, on every attempt.' },
+  CONTENT_FLAGGED: { description: "The image service's safety checker flagged the prompt; rephrase it." },
+  INVALID_REQUEST: { description: 'The image service rejected the request as invalid.' },
+  UPSTREAM_AUTH: { description: "The image service refused the server's API key; the operator must fix it." },
+  OUT_OF_CREDITS: { description: "The server's image service account is out of credits." },
+  CANCELLED: { description: 'The image was cancelled before it finished.' },
+  INTERNAL: { description: 'An unexpected error in this server.' },
+} as const;
+
+/** The types every domain shares: image requests and results, sizes, errors and stats. */
+export function addImageTypes(builder: Builder, limits: ImageLimits) {
+  const ImageStatus = builder.enumType('ImageStatus', {
+    description: "Where an image is in its life. SUCCEEDED, FAILED and CANCELLED are final.",
+    values: IMAGE_STATUSES,
+  });
+  const ImageErrorCode = builder.enumType('ImageErrorCode', {
+    description: 'Why an image has no picture.',
+    values: ERROR_CODES,
+  });
+
+  const DimensionsRef = builder.objectRef<Dimensions>('Dimensions').implement({
+    description: 'A size in pixels.',
+    fields: (t) => ({
+      width: t.exposeInt('width', { description: 'Width in pixels.' }),
+      height: t.exposeInt('height', { description: 'Height in pixels.' }),
+    }),
+  });
+
+  const ImageErrorRef = builder.objectRef<ImageError>('ImageError').implement({
+    description: 'Why an image failed, or why its last attempt failed while it is RETRYING.',
+    fields: (t) => ({
+      code: t.field({ type: ImageErrorCode, description: 'What kind of failure.', resolve: (error) => error.code }),
+      message: t.exposeString('message', { description: 'What happened, in words an editor can show a teacher.' }),
+      retryable: t.exposeBoolean('retryable', { description: 'Whether the same request may succeed if sent again later.' }),
+    }),
+  });
+
+  const ImageResultRef = builder.objectRef<ImageResult>('ImageResult').implement({
+    description: 'One requested image: its picture, or the reason it has none.',
+    fields: (t) => ({
+      id: t.exposeID('id', { description: "The client's key from the request, e.g. \"0-1\" for page 0, element 1." }),
+      status: t.field({ type: ImageStatus, description: 'Where the image is in its life.', resolve: (result) => result.status }),
+      success: t.boolean({ description: 'Whether the image SUCCEEDED.', resolve: (result) => result.status === 'SUCCEEDED' }),
+      image: t.string({
+        nullable: true,
+        description: 'The picture as a data URL whose MIME type is that of the bytes (data:image/jpeg;base64,...); null until SUCCEEDED.',
+        resolve: (result) => (result.image ? toDataUrl(result.image) : null),
+      }),
+      mimeType: t.string({
+        nullable: true,
+        description: "The picture's MIME type, read from its bytes (image/jpeg, image/png, image/webp).",
+        resolve: (result) => result.image?.mimeType ?? null,
+      }),
+      byteLength: t.int({
+        nullable: true,
+        description: "The picture's size in bytes, before base64.",
+        resolve: (result) => result.image?.bytes.length ?? null,
+      }),
+      placeholder: t.boolean({
+        description: 'True when the picture comes from the embedded offline provider: a labelled placeholder, not a generated illustration.',
+        resolve: (_result, _args, context) => context.service.provider.placeholder,
+      }),
+      dimensions: t.field({ type: DimensionsRef, description: 'The size generated: each side rounded to a multiple of 16.', resolve: (result) => result.dimensions }),
+      requestedDimensions: t.field({ type: DimensionsRef, description: 'The size asked for.', resolve: (result) => result.requestedDimensions }),
+      attempts: t.exposeInt('attempts', { description: 'Upstream requests made for this image so far, the first included.' }),
+      error: t.field({ type: ImageErrorRef, nullable: true, description: 'Why the image failed or was cancelled; while RETRYING, why the last attempt failed.', resolve: (result) => result.error }),
+      retryInMs: t.int({ nullable: true, description: 'While RETRYING: milliseconds until the next attempt.', resolve: (result) => result.retryInMs }),
+      deduplicated: t.exposeBoolean('deduplicated', {
+        description: 'True when an identical request earlier in the batch was sent upstream once for both.',
+      }),
+    }),
+  });
+
+  const GenerationStatsRef = builder.objectRef<GenerationStats>('GenerationStats').implement({
+    description: 'Counts over a batch. total = successful + failed + cancelled + pending.',
+    fields: (t) => ({
+      total: t.exposeInt('total', { description: 'Images requested.' }),
+      successful: t.exposeInt('successful', { description: 'Images that SUCCEEDED.' }),
+      failed: t.exposeInt('failed', { description: 'Images that FAILED.' }),
+      cancelled: t.exposeInt('cancelled', { description: 'Images that were CANCELLED.' }),
+      pending: t.exposeInt('pending', { description: 'Images not yet in a final state.' }),
+      retries: t.exposeInt('retries', { description: 'Upstream requests beyond the first, summed over the batch.' }),
+      durationMs: t.exposeInt('durationMs', { description: 'Milliseconds from the start of the batch to its end (or to now while it runs).' }),
+    }),
+  });
+
+  const ImageRequestInput = builder.inputType('ImageRequestInput', {
+    description: 'One picture placeholder to fill.',
+    fields: (t) => ({
+      id: t.id({ required: true, description: "The client's key, unique in the batch, e.g. \"0-1\" = page 0, element 1." }),
+      prompt: t.string({ required: true, description: `What to draw; not blank, at most ${limits.maxPromptLength} characters.` }),
+      width: t.int({ required: true, description: `Width in pixels, ${limits.minSide} to ${limits.maxSide}; rounded to the nearest multiple of 16.` }),
+      height: t.int({ required: true, description: `Height in pixels, ${limits.minSide} to ${limits.maxSide}; rounded to the nearest multiple of 16.` }),
+      seed: t.int({ description: 'The same seed and prompt give the same picture; omit it for a fresh one.' }),
+    }),
+  });
+
+  builder.mutationField('generateImage', (t) =>
+    t.field({
+      type: ImageResultRef,
+      description: 'One image, for a single placeholder; the same retries and limits apply. A failure is data: see `error`.',
+      args: {
+        prompt: t.arg.string({ required: true, description: 'What to draw.' }),
+        width: t.arg.int({ required: true, description: 'Width in pixels.' }),
+        height: t.arg.int({ required: true, description: 'Height in pixels.' }),
+        seed: t.arg.int({ description: 'Optional seed for a reproducible picture.' }),
+      },
+      validate: imageRequestSchema(limits).omit({ id: true }),
+      resolve: (_root, args, context) =>
+        answer(() => context.service.generateImage({ id: 'image', ...args })),
+    }),
+  );
+
+  return { ImageResultRef, GenerationStatsRef, ImageRequestInput };
+}
+
+export type ImageTypes = ReturnType<typeof addImageTypes>;
+
+/** Zod for GenerateWorksheetImagesInput, so its errors name `input.images[3].width` and the limit. */
+export const jobIdSchema = z
+  .string()
+  .trim()
+  .min(1, { error: 'jobId must not be blank' })
+  .max(128, { error: 'jobId must be at most 128 characters' });

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { imageBatchSchema, type ImageLimits } from '../generation/image-limits.js';
+import type { StoredJob } from '../jobs/job-store.js';
+import type { Builder } from './builder.js';
+import { answer } from './errors.js';
+import { jobIdSchema, type ImageTypes } from './images.js';
+
+/** Jobs: generating a worksheet's batch, following it, cancelling it. */
+export function addJobTypes(builder: Builder, limits: ImageLimits, images: ImageTypes) {
+  const JobStatus = builder.enumType('JobStatus', {
+    description: 'Where a job is in its life.',
+    values: {
+      RUNNING: { description: 'Some images are not final yet.' },
+      COMPLETED: { description: 'Every image has SUCCEEDED or FAILED.' },
+      CANCELLED: { description: 'The job was cancelled; images not finished by then are CANCELLED.' },
+    },
+  });
+
+  const GenerationJobRef = builder.objectRef<StoredJob>('GenerationJob').implement({
+    description: "One batch of a worksheet's images.",
+    fields: (t) => ({
+      id: t.exposeID('id', { description: 'The job id: the client-chosen jobId, or one the server made.' }),
+      status: t.field({ type: JobStatus, description: 'Where the job is in its life.', resolve: (job) => job.status }),
+      results: t.field({
+        type: [images.ImageResultRef],
+        description: 'One result per requested image, in request order.',
+        resolve: (job) => job.results,
+      }),
+      stats: t.field({ type: images.GenerationStatsRef, description: 'Counts over the batch.', resolve: (job) => job.stats }),
+      createdAt: t.string({ description: 'When the job started (ISO 8601).', resolve: (job) => job.createdAt.toISOString() }),
+      finishedAt: t.string({
+        nullable: true,
+        description: 'When the last image reached a final state (ISO 8601); null while RUNNING.',
+        resolve: (job) => job.finishedAt?.toISOString() ?? null,
+      }),
+    }),
+  });
+
+  const GenerateInput = builder.inputType('GenerateWorksheetImagesInput', {
+    description: "A worksheet's picture placeholders, generated together as one job.",
+    fields: (t) => ({
+      jobId: t.id({
+        description:
+          'Optional, chosen by the client; also an idempotency key: the same id with the same images answers the existing job and spends nothing more, with other images it is an error. Lets a client subscribe to generationProgress before it sends the mutation.',
+      }),
+      images: t.field({
+        type: [images.ImageRequestInput],
+        required: true,
+        description: `The images, 1 to ${limits.maxBatchSize}, ids unique in the batch.`,
+      }),
+    }),
+  });
+
+  const inputSchema = z.object({
+    input: z.object({ jobId: jobIdSchema.nullish(), images: imageBatchSchema(limits) }),
+  });
+
+  builder.queryField('generationJob', (t) =>
+    t.field({
+      type: GenerationJobRef,
+      nullable: true,
+      description: 'A job by id; null when unknown or no longer kept (finished jobs are kept for a limited time).',
+      args: { id: t.arg.id({ required: true, description: 'The job id.' }) },
+      resolve: async (_root, { id }, context) => (await context.jobs.get(id)) ?? null,
+    }),
+  );
+
+  builder.mutationFields((t) => ({
+    generateWorksheetImages: t.field({
+      type: GenerationJobRef,
+      description:
+        'Generates every image of the batch in parallel; answers when each one has succeeded, failed or been cancelled. A failed image is data (its `error`), not a GraphQL error.',
+      args: { input: t.arg({ type: GenerateInput, required: true, description: 'The batch.' }) },
+      validate: inputSchema,
+      resolve: (_root, { input }, context) =>
+        answer(async () => {
+          const started = await context.jobs.start({ jobId: input.jobId, images: input.images, owner: context.owner });
+          return started.finished;
+        }),
+    }),
+    startWorksheetImages: t.field({
+      type: GenerationJobRef,
+      description:
+        'The same work as generateWorksheetImages, answered at once with the job RUNNING; follow it with generationProgress or generationJob.',
+      args: { input: t.arg({ type: GenerateInput, required: true, description: 'The batch.' }) },
+      validate: inputSchema,
+      resolve: (_root, { input }, context) =>
+        answer(async () => (await context.jobs.start({ jobId: input.jobId, images: input.images, owner: context.owner })).job),
+    }),
+    cancelGeneration: t.field({
+      type: GenerationJobRef,
+      description:
+        'Cancels a job: queued images never start, requests in flight are aborted. Answers the job once every image is final; a finished job is answered as it is.',
+      args: { jobId: t.arg.id({ required: true, description: 'The job to cancel.' }) },
+      resolve: (_root, { jobId }, context) => answer(() => context.jobs.cancel(jobId)),
+    }),
+  }));
+
+  return { GenerationJobRef };
+}

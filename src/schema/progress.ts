@@ -1,0 +1,79 @@
+import { GraphQLError } from 'graphql';
+import type { JobManager } from '../jobs/job-manager.js';
+import type { GenerationEvent } from '../jobs/types.js';
+import type { Progress } from '../generation/types.js';
+import type { Builder } from './builder.js';
+import type { ImageTypes } from './images.js';
+
+/** The progress subscription: a job's events, replayed from the first, then live. */
+export function addProgressTypes(builder: Builder, images: ImageTypes) {
+  const ProgressRef = builder.objectRef<Progress>('Progress').implement({
+    description: 'How far a job has come.',
+    fields: (t) => ({
+      completed: t.exposeInt('completed', { description: 'Images in a final state.' }),
+      total: t.exposeInt('total', { description: 'Images in the job.' }),
+      errors: t.exposeInt('errors', { description: 'Images that FAILED.' }),
+      current: t.exposeString('current', { nullable: true, description: 'The prompt most recently sent upstream and still in flight; null when none is.' }),
+    }),
+  });
+
+  const GenerationEventRef = builder.objectRef<GenerationEvent>('GenerationEvent').implement({
+    description: "One step of a job's progress.",
+    fields: (t) => ({
+      jobId: t.exposeID('jobId', { description: 'The job.' }),
+      sequence: t.exposeInt('sequence', { description: '1, 2, 3 ... within the job, without gaps.' }),
+      image: t.field({
+        type: images.ImageResultRef,
+        nullable: true,
+        description: 'The image whose state changed; null on the final event.',
+        resolve: (event) => event.image,
+      }),
+      progress: t.field({ type: ProgressRef, description: 'How far the job has come.', resolve: (event) => event.progress }),
+      stats: t.field({ type: images.GenerationStatsRef, description: 'Counts over the job.', resolve: (event) => event.stats }),
+      done: t.exposeBoolean('done', { description: 'True on the final event, after which the stream ends.' }),
+    }),
+  });
+
+  builder.subscriptionField('generationProgress', (t) =>
+    t.field({
+      type: GenerationEventRef,
+      description:
+        'Per-image progress of one job. Events already emitted are replayed first, so a late subscriber misses nothing; a job id not yet known is waited for (a client may subscribe before it sends the mutation with its own jobId), and a NOT_FOUND error ends the stream if it never comes. The stream ends after the event with done: true.',
+      args: { jobId: t.arg.id({ required: true, description: 'The job to follow.' }) },
+      subscribe: (_root, { jobId }, context) => followJob(context.jobs, jobId),
+      resolve: (event) => event,
+    }),
+  );
+}
+
+/**
+ * The job's events as an iterator whose return() stops at once: an async generator cannot be returned while it
+ * awaits the next event, and a client that unsubscribes must not keep a waiter alive.
+ */
+export function followJob(jobs: JobManager, jobId: string): AsyncIterableIterator<GenerationEvent> {
+  const abort = new AbortController();
+  const source = jobs.follow(jobId, abort.signal)[Symbol.asyncIterator]();
+  let seen = false;
+  const iterator: AsyncIterableIterator<GenerationEvent> = {
+    async next() {
+      const step = await source.next();
+      if (!step.done) {
+        seen = true;
+        return step;
+      }
+      if (!seen && !abort.signal.aborted) {
+        throw new GraphQLError(`No generation job with id "${jobId}" appeared in time`, { extensions: { code: 'NOT_FOUND' } });
+      }
+      return step;
+    },
+    async return() {
+      abort.abort();
+      void source.return?.();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
