@@ -1,0 +1,125 @@
+import { graphql } from './generated/gql.js';
+
+/** Everything a client shows about one image: its picture, its state and, when it has none, why. */
+export const imageResultFieldsFragment = graphql(`
+  fragment ImageResultFields on ImageResult {
+    id
+    status
+    success
+    image
+    mimeType
+    placeholder
+    dimensions {
+      width
+      height
+    }
+    requestedDimensions {
+      width
+      height
+    }
+    attempts
+    error {
+      code
+      message
+      retryable
+    }
+    retryInMs
+  }
+`);
+
+export const generationStatsFieldsFragment = graphql(`
+  fragment GenerationStatsFields on GenerationStats {
+    total
+    successful
+    failed
+    cancelled
+    pending
+    retries
+    durationMs
+  }
+`);
+
+export const generationJobFieldsFragment = graphql(`
+  fragment GenerationJobFields on GenerationJob {
+    id
+    status
+    results {
+      ...ImageResultFields
+    }
+    stats {
+      ...GenerationStatsFields
+    }
+    createdAt
+    finishedAt
+  }
+`);
+
+/** Starts a batch and answers at once; follow it with GenerationProgress or GenerationJob. */
+export const startWorksheetImagesMutation = graphql(`
+  mutation StartWorksheetImages($input: GenerateWorksheetImagesInput!) {
+    startWorksheetImages(input: $input) {
+      id
+      status
+      stats {
+        ...GenerationStatsFields
+      }
+    }
+  }
+`);
+
+/** Generates a batch and answers when every image is final. */
+export const generateWorksheetImagesMutation = graphql(`
+  mutation GenerateWorksheetImages($input: GenerateWorksheetImagesInput!) {
+    generateWorksheetImages(input: $input) {
+      ...GenerationJobFields
+    }
+  }
+`);
+
+/** Per-image progress of one job; already emitted events are replayed first, the stream ends after done: true. */
+export const generationProgressSubscription = graphql(`
+  subscription GenerationProgress($jobId: ID!) {
+    generationProgress(jobId: $jobId) {
+      jobId
+      sequence
+      done
+      progress {
+        completed
+        total
+        errors
+        current
+      }
+      stats {
+        ...GenerationStatsFields
+      }
+      image {
+        ...ImageResultFields
+      }
+    }
+  }
+`);
+
+export const cancelGenerationMutation = graphql(`
+  mutation CancelGeneration($jobId: ID!) {
+    cancelGeneration(jobId: $jobId) {
+      ...GenerationJobFields
+    }
+  }
+`);
+
+export const generationJobQuery = graphql(`
+  query GenerationJob($id: ID!) {
+    generationJob(id: $id) {
+      ...GenerationJobFields
+    }
+  }
+`);
+
+/** One image for a single placeholder. */
+export const generateImageMutation = graphql(`
+  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {
+    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {
+      ...ImageResultFields
+    }
+  }
+`);

@@ -1,0 +1,364 @@
+import { createClient, type Client } from 'graphql-ws/client';
+import { applyOutcomes, collectPlaceholders, type Worksheet } from '../worksheet/worksheet.js';
+import { GraphQLRequestError, ImageGenerationError, isGraphQLErrorList } from './client-errors.js';
+import type {
+  GenerationJobFieldsFragment,
+  GenerationProgressSubscription,
+  GenerationStatsFieldsFragment,
+  ImageRequestInput,
+  ImageResultFieldsFragment,
+  ImageStatus,
+  JobStatus,
+} from './generated/graphql.js';
+import { createHttpExecutor, operationText, type GraphQLExecutor } from './graphql-http.js';
+import {
+  cancelGenerationMutation,
+  generateImageMutation,
+  generationJobQuery,
+  generationProgressSubscription,
+  startWorksheetImagesMutation,
+} from './operations.js';
+
+export interface WorksheetImageGenerationServiceOptions {
+  /** The GraphQL endpoint over HTTP(S), e.g. https://example.org/graphql. */
+  url: string;
+  /** The endpoint for subscriptions; by default `url` with http→ws, https→wss. */
+  wsUrl?: string;
+  /** Sent as `Authorization: Bearer <token>` over HTTP and as connectionParams.authorization over WebSocket. */
+  token?: string;
+  /** A WebSocket constructor. Browsers have one; Node 20 needs `WebSocket` from 'ws'. */
+  webSocketImpl?: unknown;
+  fetchImpl?: typeof fetch;
+  /** How often generationJob is polled once the WebSocket has failed. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Reconnects after the WebSocket closes abnormally, before falling back to polling. Default 2. */
+  retryAttempts?: number;
+}
+
+/** How far a worksheet's job has come; `current` is the prompt being worked on, when one is known. */
+export interface GenerationProgress {
+  completed: number;
+  total: number;
+  current: string | null;
+  errors: number;
+}
+
+export interface IllustratedWorksheet {
+  /** The job's id; null when the worksheet had no placeholder to fill and nothing was sent. */
+  jobId: string | null;
+  /** COMPLETED, or CANCELLED when the signal aborted (or the job was cancelled elsewhere) before every image was made. */
+  status: Exclude<JobStatus, 'RUNNING'>;
+  /** A copy with `src` (a data URL) on every placeholder that got a picture and `imageError` on every other. */
+  worksheet: Worksheet;
+  /** One result per placeholder, in page and element order; ids are "<page>-<element>". */
+  results: ImageResultFieldsFragment[];
+  stats: GenerationStatsFieldsFragment;
+}
+
+export interface GenerateWorksheetOptions {
+  /** Aborting cancels the job on the server; see generateImagesForWorksheet. */
+  signal?: AbortSignal;
+  /** The job id to use; a fresh UUID by default. The same id with the same images answers the existing job. */
+  jobId?: string;
+}
+
+type FinishedJob = Pick<IllustratedWorksheet, 'status' | 'results' | 'stats'>;
+type GenerationEvent = GenerationProgressSubscription['generationProgress'];
+
+const FINAL_STATUSES: ReadonlySet<ImageStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+const NO_STATS: GenerationStatsFieldsFragment = {
+  total: 0, successful: 0, failed: 0, cancelled: 0, pending: 0, retries: 0, durationMs: 0,
+};
+
+/**
+ * The worksheet-images API for an editor, in the browser or in Node: fills a worksheet's picture placeholders with
+ * progress over graphql-ws, makes single images, cancels jobs. Queries and mutations go over HTTP (fetch).
+ */
+export class WorksheetImageGenerationService {
+  private readonly execute: GraphQLExecutor;
+  private readonly wsUrl: string;
+  private readonly options: WorksheetImageGenerationServiceOptions;
+  private socketClient: Client | undefined;
+  private socketConnected = false;
+  private disposed = false;
+  private readonly running = new Set<(error: Error) => void>();
+
+  constructor(options: WorksheetImageGenerationServiceOptions) {
+    const url = resolveUrl(options.url, 'url');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`Expected \`url\` to be an http(s) URL, got \`${options.url}\``);
+    }
+    const { pollIntervalMs, retryAttempts } = options;
+    if (pollIntervalMs !== undefined && !(Number.isFinite(pollIntervalMs) && pollIntervalMs > 0)) {
+      throw new TypeError(`Expected \`pollIntervalMs\` to be a positive number, got \`${pollIntervalMs}\``);
+    }
+    if (retryAttempts !== undefined && !(Number.isInteger(retryAttempts) && retryAttempts >= 0)) {
+      throw new TypeError(`Expected \`retryAttempts\` to be a whole number from 0, got \`${retryAttempts}\``);
+    }
+    this.options = options;
+    this.execute = createHttpExecutor({ url: url.href, token: options.token, fetchImpl: options.fetchImpl });
+    this.wsUrl = options.wsUrl ? resolveUrl(options.wsUrl, 'wsUrl').href : url.href.replace(/^http/, 'ws');
+  }
+
+  /**
+   * Generates every placeholder of the worksheet as one job and answers the illustrated copy; the input is not
+   * changed. It subscribes to generationProgress first, then starts the job with the same id, and reports each
+   * event to `onProgress`. When the WebSocket cannot be used it falls back to polling generationJob over HTTP.
+   *
+   * Aborting the signal before the job was sent rejects with the signal's reason. Aborting later cancels the job on
+   * the server and resolves with status CANCELLED: pictures made by then are kept, the rest carry a CANCELLED error.
+   * Bad input rejects with a GraphQLRequestError whose code is BAD_USER_INPUT.
+   */
+  async generateImagesForWorksheet(
+    worksheet: Worksheet,
+    onProgress?: (progress: GenerationProgress) => void,
+    options: GenerateWorksheetOptions = {},
+  ): Promise<IllustratedWorksheet> {
+    this.assertUsable();
+    options.signal?.throwIfAborted();
+    const placeholders = collectPlaceholders(worksheet);
+    if (placeholders.length === 0) return { jobId: null, status: 'COMPLETED', worksheet, results: [], stats: NO_STATS };
+
+    const jobId = options.jobId ?? newJobId();
+    const images = placeholders.map(({ id, prompt, width, height, seed }) => ({ id, prompt, width, height, seed }));
+    const job = await this.followJob(jobId, images, onProgress, options.signal);
+    const outcomes = job.results.map((result) => ({ id: result.id, src: result.image, error: result.error }));
+    return { jobId, ...job, worksheet: applyOutcomes(worksheet, outcomes) };
+  }
+
+  /** One picture as a data URL; throws ImageGenerationError (with the ImageError code) when the image failed. */
+  async generateSingleImage(
+    prompt: string,
+    width: number,
+    height: number,
+    seed?: number | null,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string> {
+    this.assertUsable();
+    const { generateImage: result } = await this.execute(
+      generateImageMutation,
+      { prompt, width, height, seed: seed ?? null },
+      options,
+    );
+    if (!result.image) throw new ImageGenerationError(result);
+    return result.image;
+  }
+
+  /** Cancels a job and answers it once every image is final; a finished job is answered as it is. */
+  async cancel(jobId: string): Promise<GenerationJobFieldsFragment> {
+    this.assertUsable();
+    return (await this.execute(cancelGenerationMutation, { jobId })).cancelGeneration;
+  }
+
+  /** A job as it is now; null when the server does not know it (or no longer keeps it). */
+  async getJob(jobId: string): Promise<GenerationJobFieldsFragment | null> {
+    this.assertUsable();
+    return (await this.execute(generationJobQuery, { id: jobId })).generationJob;
+  }
+
+  /** Closes the WebSocket; calls still running reject, and later calls throw. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const error = new Error('The WorksheetImageGenerationService was disposed');
+    for (const fail of [...this.running]) fail(error);
+    const client = this.socketClient;
+    this.socketClient = undefined;
+    try {
+      await client?.dispose();
+    } catch {
+      // The socket never opened: nothing to close.
+    }
+  }
+
+  private followJob(
+    jobId: string,
+    images: ImageRequestInput[],
+    onProgress: ((progress: GenerationProgress) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<FinishedJob> {
+    return new Promise<FinishedJob>((resolve, reject) => {
+      const latest = new Map<string, ImageResultFieldsFragment>();
+      let lastSequence = 0;
+      let lastPolled = '';
+      let settled = false;
+      let started: Promise<unknown> | undefined;
+      let polling = false;
+      let pollTimer: ReturnType<typeof setTimeout> | undefined;
+      let startTimer: ReturnType<typeof setTimeout> | undefined;
+      let unsubscribe = () => {};
+      let stopWaitingForConnection = () => {};
+
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        stopWaitingForConnection();
+        clearTimeout(pollTimer);
+        clearTimeout(startTimer);
+        signal?.removeEventListener('abort', onAbort);
+        this.running.delete(fail);
+        outcome();
+      };
+      const succeed = (job: FinishedJob) => settle(() => resolve(job));
+      const fail = (error: unknown) => settle(() => reject(error));
+      const finishWith = (job: GenerationJobFieldsFragment | null) =>
+        job ? succeed(finishedJob(job)) : fail(jobNotFound(jobId));
+
+      const report = (progress: GenerationProgress) => {
+        try {
+          onProgress?.({ ...progress });
+        } catch (error) {
+          fail(error);
+        }
+      };
+
+      const start = () => {
+        started ??= this.execute(startWorksheetImagesMutation, { input: { jobId, images } });
+        started.catch(fail);
+        return started;
+      };
+
+      const onEvent = (event: GenerationEvent) => {
+        // A reconnected subscription replays the job from its first event.
+        if (event.sequence <= lastSequence) return;
+        lastSequence = event.sequence;
+        if (event.image) latest.set(event.image.id, event.image);
+        report(event.progress);
+        if (!event.done) return;
+        const results = images.map(({ id }) => latest.get(id));
+        if (results.every((result) => result && FINAL_STATUSES.has(result.status))) {
+          const status = event.stats.cancelled > 0 ? 'CANCELLED' : 'COMPLETED';
+          succeed({ status, results: results as ImageResultFieldsFragment[], stats: event.stats });
+        } else {
+          this.execute(generationJobQuery, { id: jobId }).then(({ generationJob }) => finishWith(generationJob), fail);
+        }
+      };
+
+      const poll = async () => {
+        if (settled) return;
+        try {
+          const { generationJob: job } = await this.execute(generationJobQuery, { id: jobId });
+          if (settled) return;
+          if (!job) return fail(jobNotFound(jobId));
+          const progress = progressOf(job, images);
+          const key = JSON.stringify(progress);
+          // A poll that saw no change is not news.
+          if (key !== lastPolled) report(progress);
+          lastPolled = key;
+          if (job.status !== 'RUNNING') return finishWith(job);
+          pollTimer = setTimeout(() => void poll(), this.options.pollIntervalMs ?? 1000);
+        } catch (error) {
+          fail(error);
+        }
+      };
+
+      const fallBackToPolling = () => {
+        if (settled || polling) return;
+        if (this.disposed) return fail(new Error('The WorksheetImageGenerationService was disposed'));
+        polling = true;
+        unsubscribe();
+        stopWaitingForConnection();
+        start().then(() => poll(), () => undefined);
+      };
+
+      const onAbort = () => {
+        if (!started) return fail(signal?.reason ?? new Error('Aborted before the job was started'));
+        started.then(() => this.execute(cancelGenerationMutation, { jobId })).then(
+          ({ cancelGeneration }) => finishWith(cancelGeneration),
+          fail,
+        );
+      };
+
+      this.running.add(fail);
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      let client: Client;
+      try {
+        client = this.subscriptionClient();
+      } catch {
+        // No WebSocket in this environment.
+        return fallBackToPolling();
+      }
+      unsubscribe = client.subscribe<GenerationProgressSubscription>(
+        { ...operationText(generationProgressSubscription), variables: { jobId } },
+        {
+          next: (result) => {
+            if (isGraphQLErrorList(result.errors)) return fail(new GraphQLRequestError(result.errors));
+            if (result.data) onEvent(result.data.generationProgress);
+          },
+          error: (error) => (isGraphQLErrorList(error) ? fail(new GraphQLRequestError(error)) : fallBackToPolling()),
+          complete: () => fallBackToPolling(),
+        },
+      );
+      // The job starts once the subscription is on the wire: graphql-ws sends it a few microtasks after the
+      // connection is acknowledged, so a macrotask later it has gone out.
+      const startAfterSubscribing = () => {
+        startTimer = setTimeout(() => void start(), 0);
+      };
+      if (this.socketConnected) startAfterSubscribing();
+      else stopWaitingForConnection = client.on('connected', startAfterSubscribing);
+    });
+  }
+
+  private subscriptionClient(): Client {
+    this.socketClient ??= createClient({
+      url: this.wsUrl,
+      webSocketImpl: this.options.webSocketImpl,
+      ...(this.options.token ? { connectionParams: { authorization: `Bearer ${this.options.token}` } } : {}),
+      retryAttempts: this.options.retryAttempts ?? 2,
+      connectionAckWaitTimeout: 10_000,
+      on: {
+        connected: () => {
+          this.socketConnected = true;
+        },
+        closed: () => {
+          this.socketConnected = false;
+        },
+      },
+    });
+    return this.socketClient;
+  }
+
+  private assertUsable() {
+    if (this.disposed) throw new Error('The WorksheetImageGenerationService was disposed');
+  }
+}
+
+function finishedJob(job: GenerationJobFieldsFragment): FinishedJob {
+  return { status: job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED', results: job.results, stats: job.stats };
+}
+
+function progressOf(job: GenerationJobFieldsFragment, images: ImageRequestInput[]): GenerationProgress {
+  const generating = job.results.find((result) => result.status === 'GENERATING');
+  return {
+    completed: job.results.filter((result) => FINAL_STATUSES.has(result.status)).length,
+    total: job.results.length,
+    current: images.find((image) => image.id === generating?.id)?.prompt ?? null,
+    errors: job.results.filter((result) => result.status === 'FAILED').length,
+  };
+}
+
+function jobNotFound(jobId: string): GraphQLRequestError {
+  return new GraphQLRequestError([
+    { message: `No generation job with id "${jobId}" is known to the server`, extensions: { code: 'NOT_FOUND' } },
+  ]);
+}
+
+function resolveUrl(value: string, name: string): URL {
+  try {
+    return new URL(value, globalThis.location?.href);
+  } catch {
+    throw new TypeError(`Expected \`${name}\` to be a URL, got \`${value}\``);
+  }
+}
+
+/** A v4 UUID; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
+function newJobId(): string {
+  if (typeof globalThis.crypto.randomUUID === 'function') return globalThis.crypto.randomUUID();
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,327 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  GraphQLRequestError,
+  ImageGenerationError,
+  WorksheetImageGenerationService,
+  type GenerationProgress,
+  type Worksheet,
+} from '../src/client/index.js';
+import { ProviderError } from '../src/providers/provider-error.js';
+import type { ImageProvider } from '../src/providers/types.js';
+import { tinyPng } from './support/test-images.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+const PNG_DATA_URL = /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/;
+
+const recordingFetch: typeof fetch = async (input, init) => {
+  wire.push(`http:${(JSON.parse(String(init?.body)) as { operationName: string }).operationName}`);
+  return fetch(input, init);
+};
+
+/** Two pages, three picture placeholders and a text element the client must leave alone. */
+function animalsWorksheet(): Worksheet {
+  return {
+    title: 'Animals',
+    pages: [
+      {
+        elements: [
+          { type: 'text', text: 'Name the animals', x: 10, y: 10 },
+          { type: 'image', prompt: 'a friendly cat', width: 256, height: 192, x: 10, y: 60 },
+          { type: 'image', prompt: 'a dog with a ball', width: 200, height: 200 },
+        ],
+      },
+      { elements: [{ type: 'image', prompt: 'a red bird on a branch', width: 320, height: 240, seed: 7 }] },
+    ],
+  };
+}
+
+function placeholdersWith(prompts: string[]): Worksheet {
+  return { pages: [{ elements: prompts.map((prompt) => ({ type: 'image', prompt, width: 128, height: 128 })) }] };
+}
+
+/**
+ * Draws at once, except: a prompt with "slow" waits until its request is aborted, and one with "flagged" is refused
+ * as the safety checker would.
+ */
+function createScriptedProvider(): ImageProvider {
+  return {
+    name: 'local',
+    placeholder: true,
+    async generate(request, signal) {
+      if (request.prompt.includes('flagged')) {
+        throw new ProviderError('The prompt was flagged by the safety checker.', {
+          code: 'CONTENT_FLAGGED',
+          retryable: false,
+          reason: 'flagged',
+        });
+      }
+      if (request.prompt.includes('slow')) {
+        await new Promise<never>((_resolve, reject) => {
+          const stop = () =>
+            reject(new ProviderError('Cancelled.', { code: 'CANCELLED', retryable: false, reason: 'cancelled' }));
+          if (signal.aborted) stop();
+          else signal.addEventListener('abort', stop, { once: true });
+        });
+      }
+      return { mimeType: 'image/png', bytes: tinyPng(request.prompt) };
+    },
+    async close() {},
+  };
+}
+
+/** What went out, in order: "ws:<message type>" and "http:<operation name>". */
+const wire: string[] = [];
+
+/** The ws WebSocket, remembering every socket it opens and every message it sends. */
+class RecordingWebSocket extends WebSocket {
+  static sockets: RecordingWebSocket[] = [];
+  readonly sent: string[] = [];
+
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    RecordingWebSocket.sockets.push(this);
+  }
+
+  override send(data: unknown, ...rest: unknown[]): void {
+    this.sent.push(String(data));
+    wire.push(`ws:${(JSON.parse(String(data)) as { type: string }).type}`);
+    (super.send as (...parameters: unknown[]) => void)(data, ...rest);
+  }
+}
+
+describe('WorksheetImageGenerationService against the embedded provider', () => {
+  let server: TestServer;
+  let service: WorksheetImageGenerationService;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    service = new WorksheetImageGenerationService({
+      url: server.url,
+      webSocketImpl: RecordingWebSocket,
+      fetchImpl: recordingFetch,
+    });
+  });
+
+  afterAll(async () => {
+    await service?.dispose();
+    await server?.close();
+  });
+
+  it('fills every placeholder of a worksheet with a PNG data URL and reports progress up to 3 of 3', async () => {
+    const worksheet = animalsWorksheet();
+    const original = structuredClone(worksheet);
+    const updates: GenerationProgress[] = [];
+
+    wire.length = 0;
+
+    const illustrated = await service.generateImagesForWorksheet(worksheet, (progress) => updates.push(progress));
+
+    expect(wire.slice(0, 3)).toEqual(['ws:connection_init', 'ws:subscribe', 'http:StartWorksheetImages']);
+    expect(illustrated.status).toBe('COMPLETED');
+    expect(illustrated.jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(illustrated.results.map((result) => [result.id, result.status])).toEqual([
+      ['0-1', 'SUCCEEDED'],
+      ['0-2', 'SUCCEEDED'],
+      ['1-0', 'SUCCEEDED'],
+    ]);
+    expect(illustrated.stats).toMatchObject({ total: 3, successful: 3, failed: 0, cancelled: 0, pending: 0 });
+
+    const [page0, page1] = illustrated.worksheet.pages;
+    expect(page0?.elements[0]).toEqual(original.pages[0]?.elements[0]);
+    for (const element of [page0?.elements[1], page0?.elements[2], page1?.elements[0]]) {
+      expect(element).toMatchObject({ type: 'image', src: expect.stringMatching(PNG_DATA_URL), imageError: null });
+    }
+    expect(page0?.elements[1]).toMatchObject({ prompt: 'a friendly cat', x: 10, y: 60 });
+    expect(worksheet).toEqual(original);
+
+    expect(updates.at(-1)).toMatchObject({ completed: 3, total: 3, errors: 0 });
+    expect(updates.every((update) => update.total === 3)).toBe(true);
+    const completed = updates.map((update) => update.completed);
+    expect(completed).toEqual([...completed].sort((a, b) => a - b));
+  });
+
+  it('answers a worksheet without placeholders as it is, without a job', async () => {
+    const worksheet: Worksheet = { pages: [{ elements: [{ type: 'text', text: 'Only words' }] }] };
+
+    const illustrated = await service.generateImagesForWorksheet(worksheet);
+
+    expect(illustrated).toMatchObject({ jobId: null, status: 'COMPLETED', worksheet, results: [] });
+  });
+
+  it('generates a single image as a PNG data URL', async () => {
+    const image = await service.generateSingleImage('a lighthouse at dusk', 320, 200, 42);
+
+    expect(image).toMatch(PNG_DATA_URL);
+  });
+
+  it('rejects an empty prompt with an Error whose code is BAD_USER_INPUT', async () => {
+    const failure = await service.generateSingleImage('', 256, 256).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(GraphQLRequestError);
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/prompt/i) });
+  });
+
+  it('rejects a worksheet whose placeholder is too large with BAD_USER_INPUT', async () => {
+    const worksheet: Worksheet = {
+      pages: [{ elements: [{ type: 'image', prompt: 'a mural', width: 5000, height: 256 }] }],
+    };
+
+    await expect(service.generateImagesForWorksheet(worksheet)).rejects.toMatchObject({
+      name: 'GraphQLRequestError',
+      code: 'BAD_USER_INPUT',
+    });
+  });
+
+  it('sends the bearer token over HTTP', async () => {
+    const authorizations: Array<string | null> = [];
+    const withToken = new WorksheetImageGenerationService({
+      url: server.url,
+      token: 'teacher-token',
+      webSocketImpl: WebSocket,
+      fetchImpl: async (input, init) => {
+        authorizations.push(new Headers(init?.headers).get('authorization'));
+        return fetch(input, init);
+      },
+    });
+
+    await withToken.generateSingleImage('a tree', 128, 128);
+    await withToken.dispose();
+
+    expect(authorizations).toEqual(['Bearer teacher-token']);
+  });
+
+  it('falls back to polling generationJob when the WebSocket cannot connect', async () => {
+    const unreachable = await startTestServer();
+    const wsUrl = unreachable.wsUrl;
+    await unreachable.close();
+    const polling = new WorksheetImageGenerationService({
+      url: server.url,
+      wsUrl,
+      webSocketImpl: WebSocket,
+      pollIntervalMs: 25,
+    });
+    const updates: GenerationProgress[] = [];
+
+    const illustrated = await polling.generateImagesForWorksheet(animalsWorksheet(), (progress) => updates.push(progress));
+    await polling.dispose();
+
+    expect(illustrated.status).toBe('COMPLETED');
+    expect(illustrated.results.every((result) => result.image?.startsWith('data:image/png;base64,'))).toBe(true);
+    expect(updates.at(-1)).toMatchObject({ completed: 3, total: 3 });
+  });
+});
+
+describe('WorksheetImageGenerationService cancelling and closing', () => {
+  let server: TestServer;
+  let service: WorksheetImageGenerationService;
+
+  beforeAll(async () => {
+    server = await startTestServer({ GENERATION_CONCURRENCY: '1' }, { provider: createScriptedProvider() });
+    service = new WorksheetImageGenerationService({ url: server.url, webSocketImpl: WebSocket });
+  });
+
+  afterAll(async () => {
+    await service?.dispose();
+    await server?.close();
+  });
+
+  it('cancels the job when the signal aborts mid-job: finished pictures stay, the rest are CANCELLED', async () => {
+    const controller = new AbortController();
+    const worksheet = placeholdersWith(['a quick cat', 'a slow dog', 'a slow bird', 'a slow fish']);
+
+    const illustrated = await service.generateImagesForWorksheet(
+      worksheet,
+      (progress) => {
+        if (progress.completed >= 1) controller.abort();
+      },
+      { signal: controller.signal },
+    );
+
+    expect(illustrated.status).toBe('CANCELLED');
+    expect(illustrated.results.map((result) => result.status)).toEqual(['SUCCEEDED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
+    expect(illustrated.results[1]?.error).toMatchObject({ code: 'CANCELLED' });
+    expect(illustrated.stats).toMatchObject({ total: 4, successful: 1, cancelled: 3, pending: 0 });
+    const [first, ...rest] = illustrated.worksheet.pages[0]?.elements ?? [];
+    expect(first).toMatchObject({ src: expect.stringMatching(PNG_DATA_URL) });
+    for (const element of rest) {
+      expect(element).toMatchObject({ imageError: { code: 'CANCELLED' } });
+      expect(element).not.toHaveProperty('src');
+    }
+    const job = await service.getJob(illustrated.jobId ?? '');
+    expect(job?.status).toBe('CANCELLED');
+  });
+
+  it('rejects with the abort reason when the signal aborted before the job was sent', async () => {
+    const controller = new AbortController();
+    controller.abort();
+
+    await expect(
+      service.generateImagesForWorksheet(placeholdersWith(['a cat']), undefined, { signal: controller.signal }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('throws an ImageGenerationError carrying the image error code when a single image fails', async () => {
+    const failure = await service.generateSingleImage('a flagged picture', 128, 128).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(ImageGenerationError);
+    expect(failure).toMatchObject({
+      code: 'CONTENT_FLAGGED',
+      retryable: false,
+      message: 'The prompt was flagged by the safety checker.',
+    });
+  });
+
+  it('dispose closes the WebSocket and rejects the job it was following', async () => {
+    RecordingWebSocket.sockets = [];
+    const closing = new WorksheetImageGenerationService({
+      url: server.url,
+      token: 'teacher-token',
+      webSocketImpl: RecordingWebSocket,
+    });
+    const jobId = `dispose-${Date.now()}`;
+    let sawProgress!: () => void;
+    const progressed = new Promise<void>((resolve) => (sawProgress = resolve));
+
+    const following = closing.generateImagesForWorksheet(placeholdersWith(['a slow snail']), () => sawProgress(), {
+      jobId,
+    });
+    const outcome = following.catch((error: unknown) => error);
+    await progressed;
+    const [socket] = RecordingWebSocket.sockets;
+    expect(socket?.readyState).toBe(WebSocket.OPEN);
+    const closed = new Promise<void>((resolve) => socket?.once('close', () => resolve()));
+
+    await closing.dispose();
+    await closed;
+
+    expect(socket?.readyState).toBe(WebSocket.CLOSED);
+    expect(await outcome).toMatchObject({ message: expect.stringMatching(/disposed/) });
+    expect(JSON.parse(socket?.sent[0] ?? '{}')).toEqual({
+      type: 'connection_init',
+      payload: { authorization: 'Bearer teacher-token' },
+    });
+    await expect(closing.generateSingleImage('a cat', 128, 128)).rejects.toThrow(/disposed/);
+    expect((await service.cancel(jobId)).status).toBe('CANCELLED');
+  });
+});
+
+describe('the client module', () => {
+  it('imports nothing server-only, so front ends can bundle it', () => {
+    const directory = join(import.meta.dirname, '../src/client');
+    const specifiers = readdirSync(directory, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.ts'))
+      .flatMap((name) => [...readFileSync(join(directory, name), 'utf8').matchAll(/\bfrom '([^']+)';$/gm)])
+      .map((match) => match[1] ?? '');
+
+    const outside = specifiers.filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('../'));
+    const relativeOutside = specifiers.filter((specifier) => specifier.startsWith('../'));
+    expect(new Set(outside)).toEqual(
+      new Set(['graphql', 'graphql-ws/client', '@graphql-typed-document-node/core']),
+    );
+    expect(new Set(relativeOutside)).toEqual(new Set(['../worksheet/worksheet.js']));
+  });
+});
