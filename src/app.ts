@@ -2,9 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import { createGenerationService } from './generation/create-generation-service.js';
 import type { GenerationService } from './generation/generation-service.js';
@@ -15,6 +13,7 @@ import { createProvider } from './providers/create-provider.js';
 import type { ImageProvider } from './providers/types.js';
 import { buildSchema, type GraphQLContext } from './schema/index.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
+import { attachWebSocketServer } from './server/websocket-server.js';
 
 export interface AppOverrides {
   logger?: Logger;
@@ -36,11 +35,6 @@ export interface App {
 /** What Node's adapter gives every request: the raw request, for the client address. */
 interface ServerContext {
   req: IncomingMessage;
-}
-
-interface EnvelopedExecutors {
-  execute: (args: unknown) => unknown;
-  subscribe: (args: unknown) => unknown;
 }
 
 /** Builds the whole server from a configuration: provider, generation service, jobs, schema and transports. */
@@ -90,33 +84,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     void yoga(req, res);
   });
 
-  const webSockets = new WebSocketServer({ server, path: '/graphql' });
-  useServer<Record<string, unknown> | undefined, { request: IncomingMessage }>(
-    {
-      execute: (args) => (args.rootValue as EnvelopedExecutors).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedExecutors).subscribe(args) as never,
-      onSubscribe: async (context, _id, payload) => {
-        const enveloped = yoga.getEnveloped({
-          ...context,
-          req: context.extra.request,
-          socket: context.extra.socket,
-          params: payload,
-        });
-        const args = {
-          schema: enveloped.schema,
-          operationName: payload.operationName,
-          document: enveloped.parse(payload.query),
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-        const errors = enveloped.validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
-      },
-    },
-    webSockets,
-  );
+  const webSockets = attachWebSocketServer(server, yoga);
 
   let url = '';
   return {
@@ -144,8 +112,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     async stop({ graceMs = 10_000 } = {}) {
       ready = false;
       await jobs.drain(graceMs);
-      for (const socket of webSockets.clients) socket.close(1001, 'Server shutting down');
-      await new Promise<void>((resolve) => webSockets.close(() => resolve()));
+      await webSockets.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -34,6 +34,20 @@ export interface Config {
     subscribeWaitMs: number;
   };
   apiTokens: string[];
+  security: {
+    /** Images one caller (token, or client address when no tokens are set) may request per minute; 0 turns it off. */
+    quotaImagesPerMinute: number;
+    /** Largest request body accepted, in bytes. */
+    maxBodyBytes: number;
+    /** Origins allowed to open a WebSocket; empty allows any. */
+    allowedOrigins: string[];
+    maxWebSocketConnections: number;
+    maxSubscriptionsPerConnection: number;
+  };
+  /** How long running jobs may take to finish on SIGTERM/SIGINT before they are cancelled. */
+  shutdownGraceMs: number;
+  /** Whether the progress page is served at `/`. */
+  progressPage: boolean;
   production: boolean;
   graphiql: boolean;
   introspection: boolean;
@@ -98,6 +112,13 @@ const environmentSchema = z.object({
   JOB_MAX_RETAINED: integer('JOB_MAX_RETAINED', 1, 100_000, 1000),
   SUBSCRIBE_WAIT_MS: integer('SUBSCRIBE_WAIT_MS', 0, 600_000, 30_000),
   API_TOKENS: z.string().optional(),
+  QUOTA_IMAGES_PER_MINUTE: integer('QUOTA_IMAGES_PER_MINUTE', 0, 1_000_000, 600),
+  MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 1024, 100 * 1024 * 1024, 1024 * 1024),
+  WS_ALLOWED_ORIGINS: z.string().optional(),
+  WS_MAX_CONNECTIONS: integer('WS_MAX_CONNECTIONS', 1, 1_000_000, 1000),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 1, 10_000, 20),
+  SHUTDOWN_GRACE_MS: integer('SHUTDOWN_GRACE_MS', 0, 3_600_000, 30_000),
+  PROGRESS_PAGE: flag('PROGRESS_PAGE'),
   NODE_ENV: z.string().optional(),
   GRAPHIQL: flag('GRAPHIQL'),
   INTROSPECTION: flag('INTROSPECTION'),
@@ -134,10 +155,12 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     throw new ConfigError('Invalid configuration:\n  IMAGE_PROVIDER=together needs TOGETHER_API_KEY to be set');
   }
   const production = env.NODE_ENV === 'production';
-  const apiTokens = (env.API_TOKENS ?? '')
-    .split(',')
-    .map((token) => token.trim())
-    .filter((token) => token.length > 0);
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  const apiTokens = list(env.API_TOKENS);
 
   return {
     port: env.PORT,
@@ -167,6 +190,15 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       subscribeWaitMs: env.SUBSCRIBE_WAIT_MS,
     },
     apiTokens,
+    security: {
+      quotaImagesPerMinute: env.QUOTA_IMAGES_PER_MINUTE,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      allowedOrigins: list(env.WS_ALLOWED_ORIGINS),
+      maxWebSocketConnections: env.WS_MAX_CONNECTIONS,
+      maxSubscriptionsPerConnection: env.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    progressPage: env.PROGRESS_PAGE ?? !production,
     production,
     graphiql: env.GRAPHIQL ?? !production,
     introspection: env.INTROSPECTION ?? !production,
