@@ -153,7 +153,7 @@ export class GenerationService {
     try {
       for (;;) {
         try {
-          const image = await this.options.limiter.run(async () => {
+          const image = await this.runInSlot(context, async () => {
             if (context.stop.signal.aborted) throw STOPPED;
             attempts += 1;
             if (attempts > 1) context.tracker.countRetry();
@@ -165,7 +165,7 @@ export class GenerationService {
           return;
         } catch (thrown) {
           // The attempt that met a refused key or account stopped the batch itself; it reports its own error below.
-          const stoppedByThisAttempt = thrown !== STOPPED && thrown === context.fatal;
+          const stoppedByThisAttempt = context.fatal !== undefined && thrown === context.fatal;
           if (thrown === STOPPED || (context.stop.signal.aborted && !stoppedByThisAttempt)) {
             update(this.stoppedPatch(context, attempts));
             return;
@@ -203,6 +203,29 @@ export class GenerationService {
       this.options.logger.error({ err: unexpected, batchId: context.batchId }, 'image task failed unexpectedly');
       update({ status: 'FAILED', attempts, error: { code: 'INTERNAL', message: 'Unexpected error while generating this image.', retryable: false } });
     }
+  }
+
+  /**
+   * Runs `task` in a slot of the shared limiter. A stop ends the wait for a slot at once: a cancelled batch must not
+   * sit behind other batches' requests for slots it will never use. A task already running answers the stop itself.
+   */
+  private runInSlot<T>(context: BatchContext, task: () => Promise<T>): Promise<T> {
+    const { signal } = context.stop;
+    if (signal.aborted) return Promise.reject(STOPPED);
+    return new Promise<T>((resolve, reject) => {
+      let started = false;
+      const leaveQueue = () => {
+        if (!started) reject(STOPPED);
+      };
+      signal.addEventListener('abort', leaveQueue, { once: true });
+      this.options.limiter
+        .run(() => {
+          started = true;
+          return task();
+        })
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', leaveQueue));
+    });
   }
 
   private async attempt(task: UniqueTask, context: BatchContext) {

@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { toDataUrl } from '../src/generation/image-mime.js';
+import type { Progress } from '../src/generation/types.js';
+import { generateImagesForWorksheet } from '../src/worksheet/generate-images-for-worksheet.js';
+import { applyOutcomes, collectPlaceholders, type Worksheet } from '../src/worksheet/worksheet.js';
+import { FAKE_TOGETHER_MODEL, expectedImageBytes, flagged } from './support/fake-together.js';
+import { startGenerationHarness, type GenerationHarness } from './support/generation-harness.js';
+
+const EXISTING_SRC = 'data:image/png;base64,iVBORw0KGgo=';
+
+/** Two pages, three placeholders still to fill, and elements that are not placeholders. */
+function sampleWorksheet(): Worksheet {
+  return {
+    title: 'Animals of the farm',
+    grade: 2,
+    pages: [
+      {
+        margin: 12,
+        elements: [
+          { type: 'heading', text: 'Who lives on the farm?' },
+          { type: 'image', prompt: 'a cow in a green meadow', width: 512, height: 384, x: 10, y: 40, caption: 'cow' },
+          { type: 'image', prompt: 'a hen', width: 256, height: 256, src: EXISTING_SRC },
+        ],
+      },
+      {
+        elements: [
+          { type: 'image', prompt: 'a pig in the mud', width: 500, height: 300, seed: 9 },
+          { type: 'text', text: 'Draw a line from each animal to its home.' },
+          { type: 'image', prompt: 'a red barn', width: 768, height: 512, locked: true },
+          { type: 'image', prompt: '   ', width: 256, height: 256 },
+        ],
+      },
+    ],
+  };
+}
+
+describe('collectPlaceholders', () => {
+  it('names each placeholder "<page>-<element>" by its position among all elements', () => {
+    const placeholders = collectPlaceholders(sampleWorksheet());
+    expect(placeholders.map((placeholder) => placeholder.id)).toEqual(['0-1', '1-0', '1-2']);
+    expect(placeholders[1]).toEqual({
+      id: '1-0',
+      pageIndex: 1,
+      elementIndex: 0,
+      prompt: 'a pig in the mud',
+      width: 500,
+      height: 300,
+      seed: 9,
+    });
+    expect(placeholders[0]?.seed).toBeNull();
+  });
+
+  it('skips elements that are not images, images that already have a src, and images without a prompt', () => {
+    const prompts = collectPlaceholders(sampleWorksheet()).map((placeholder) => placeholder.prompt);
+    expect(prompts).toEqual(['a cow in a green meadow', 'a pig in the mud', 'a red barn']);
+  });
+
+  it('finds nothing in a worksheet without placeholders', () => {
+    expect(collectPlaceholders({ pages: [{ elements: [{ type: 'text', text: 'hello' }] }, { elements: [] }] })).toEqual([]);
+  });
+});
+
+describe('applyOutcomes', () => {
+  it('writes src on success and imageError on failure, onto the right elements', () => {
+    const result = applyOutcomes(sampleWorksheet(), [
+      { id: '0-1', src: 'data:image/jpeg;base64,AAAA', error: null },
+      { id: '1-2', src: null, error: { code: 'CONTENT_FLAGGED', message: 'flagged', retryable: false } },
+    ]);
+    expect(result.pages[0]?.elements[1]).toMatchObject({ src: 'data:image/jpeg;base64,AAAA', imageError: null });
+    expect(result.pages[1]?.elements[2]).toMatchObject({
+      imageError: { code: 'CONTENT_FLAGGED', message: 'flagged', retryable: false },
+    });
+    expect(result.pages[1]?.elements[2]).not.toHaveProperty('src');
+    expect(result.pages[1]?.elements[0]).toEqual(sampleWorksheet().pages[1]?.elements[0]);
+  });
+
+  it('does not change the worksheet it was given', () => {
+    const input = sampleWorksheet();
+    const before = structuredClone(input);
+    applyOutcomes(input, [{ id: '0-1', src: 'data:image/jpeg;base64,AAAA', error: null }]);
+    expect(input).toEqual(before);
+  });
+
+  it('keeps every field it does not know, on the worksheet, its pages and its elements', () => {
+    const result = applyOutcomes(sampleWorksheet(), [
+      { id: '0-1', src: 'data:image/jpeg;base64,AAAA', error: null },
+      { id: '1-2', src: 'data:image/jpeg;base64,BBBB', error: null },
+    ]);
+    expect(result).toMatchObject({ title: 'Animals of the farm', grade: 2 });
+    expect(result.pages[0]).toMatchObject({ margin: 12 });
+    expect(result.pages[0]?.elements[1]).toMatchObject({ x: 10, y: 40, caption: 'cow', prompt: 'a cow in a green meadow' });
+    expect(result.pages[1]?.elements[2]).toMatchObject({ locked: true });
+    expect(result.pages[0]?.elements[2]).toMatchObject({ src: EXISTING_SRC });
+  });
+
+  it('clears an earlier imageError once the image succeeds', () => {
+    const failed = applyOutcomes(sampleWorksheet(), [
+      { id: '0-1', src: null, error: { code: 'TIMEOUT', message: 'slow', retryable: true } },
+    ]);
+    const fixed = applyOutcomes(failed, [{ id: '0-1', src: 'data:image/jpeg;base64,AAAA', error: null }]);
+    expect(fixed.pages[0]?.elements[1]).toMatchObject({ src: 'data:image/jpeg;base64,AAAA', imageError: null });
+  });
+});
+
+describe('generateImagesForWorksheet', () => {
+  let harness: GenerationHarness | undefined;
+
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it('fills every placeholder from the upstream, reports progress, and maps the images back', async () => {
+    harness = await startGenerationHarness({ concurrency: 2, fake: { latencyMs: 20 } });
+    const worksheet = sampleWorksheet();
+    const before = structuredClone(worksheet);
+    const progress: Progress[] = [];
+
+    const illustrated = await generateImagesForWorksheet(worksheet, (update) => progress.push(update), {
+      service: harness.service,
+    });
+
+    expect(harness.fake.requests).toHaveLength(3);
+    expect(illustrated.stats).toMatchObject({ total: 3, successful: 3, failed: 0, pending: 0 });
+    expect(illustrated.results.map((result) => result.id)).toEqual(['0-1', '1-0', '1-2']);
+    expect(worksheet).toEqual(before);
+
+    for (const update of progress) {
+      expect(Object.keys(update).sort()).toEqual(['completed', 'current', 'errors', 'total']);
+      expect(update.total).toBe(3);
+    }
+    expect(progress.map((update) => update.completed)).toEqual([...progress.map((update) => update.completed)].sort((a, b) => a - b));
+    expect(progress.at(-1)).toEqual({ completed: 3, total: 3, errors: 0, current: null });
+    expect(progress.some((update) => update.current === 'a pig in the mud')).toBe(true);
+
+    const cow = illustrated.worksheet.pages[0]?.elements[1];
+    const pig = illustrated.worksheet.pages[1]?.elements[0];
+    const barn = illustrated.worksheet.pages[1]?.elements[2];
+    const bytes = (prompt: string, width: number, height: number, seed?: number) =>
+      expectedImageBytes({
+        model: FAKE_TOGETHER_MODEL,
+        prompt,
+        width,
+        height,
+        steps: 4,
+        seed,
+        n: 1,
+        responseFormat: 'base64',
+        outputFormat: 'jpeg',
+      });
+    expect(cow).toMatchObject({ src: toDataUrl({ mimeType: 'image/jpeg', bytes: bytes('a cow in a green meadow', 512, 384) }), caption: 'cow' });
+    // 500x300 is generated as 496x304.
+    expect(pig).toMatchObject({ src: toDataUrl({ mimeType: 'image/jpeg', bytes: bytes('a pig in the mud', 496, 304, 9) }) });
+    expect(barn).toMatchObject({ src: expect.stringMatching(/^data:image\/jpeg;base64,/), locked: true });
+    expect(illustrated.worksheet.pages[0]?.elements[2]).toMatchObject({ src: EXISTING_SRC });
+  });
+
+  it('writes the error onto a placeholder whose image failed and counts it in progress', async () => {
+    harness = await startGenerationHarness({
+      fake: { behaviorFor: (request) => (request.prompt === 'a red barn' ? flagged() : undefined) },
+    });
+    const progress: Progress[] = [];
+    const illustrated = await generateImagesForWorksheet(sampleWorksheet(), (update) => progress.push(update), {
+      service: harness.service,
+    });
+    expect(progress.at(-1)).toMatchObject({ completed: 3, total: 3, errors: 1 });
+    const barn = illustrated.worksheet.pages[1]?.elements[2];
+    expect(barn).toMatchObject({ imageError: { code: 'CONTENT_FLAGGED', retryable: false } });
+    expect(barn).not.toHaveProperty('src');
+    expect(illustrated.worksheet.pages[0]?.elements[1]).toMatchObject({ src: expect.stringMatching(/^data:image\/jpeg/) });
+  });
+
+  it('sends nothing for a worksheet whose pictures are all there', async () => {
+    harness = await startGenerationHarness();
+    const worksheet: Worksheet = { pages: [{ elements: [{ type: 'image', prompt: 'a hen', width: 256, height: 256, src: EXISTING_SRC }] }] };
+    const illustrated = await generateImagesForWorksheet(worksheet, undefined, { service: harness.service });
+    expect(illustrated.results).toEqual([]);
+    expect(illustrated.stats.total).toBe(0);
+    expect(illustrated.worksheet).toEqual(worksheet);
+    expect(harness.fake.requests).toHaveLength(0);
+  });
+
+  it('cancels with the signal and leaves the cancelled placeholders without a src', async () => {
+    harness = await startGenerationHarness({ concurrency: 3, fake: { latencyMs: 5_000 } });
+    const controller = new AbortController();
+    const running = generateImagesForWorksheet(sampleWorksheet(), undefined, {
+      service: harness.service,
+      signal: controller.signal,
+    });
+    await harness.fake.whenInFlight(3);
+    controller.abort();
+    const illustrated = await running;
+    expect(illustrated.stats.cancelled).toBe(3);
+    expect(illustrated.worksheet.pages[0]?.elements[1]).toMatchObject({ imageError: { code: 'CANCELLED' } });
+    expect(illustrated.worksheet.pages[0]?.elements[1]).not.toHaveProperty('src');
+  });
+});
