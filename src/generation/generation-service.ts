@@ -7,6 +7,7 @@ import { imageBatchSchema, roundDimensions, type ImageLimits } from './image-lim
 import { InvalidInputError } from './input-error.js';
 import { decideRetry, DEFAULT_BACKOFF, type RetryBudget, type RetrySettings } from './retry-policy.js';
 import type { BatchOptions, BatchResult, Dimensions, ImageError, ImageRequest, ImageResult } from './types.js';
+import type { GenerationObserver } from './generation-observer.js';
 import { UpstreamLimiter } from './upstream-limiter.js';
 
 export interface GenerationServiceOptions {
@@ -22,6 +23,8 @@ export interface GenerationServiceOptions {
   requestFingerprint?: string;
   backoff?: { baseDelayMs: number; maxDelayMs: number };
   random?: () => number;
+  /** Told about attempts, retries and outcomes, for metrics. */
+  observer?: GenerationObserver;
 }
 
 /** One upstream call, shared by every request of the batch that asks for the very same image. */
@@ -144,8 +147,15 @@ export class GenerationService {
   }
 
   private async runTask(task: UniqueTask, context: BatchContext): Promise<void> {
+    const observer = this.options.observer;
     const update = (patch: Parameters<BatchTracker['update']>[1]) =>
-      task.memberIndexes.forEach((index) => context.tracker.update(index, patch));
+      task.memberIndexes.forEach((index) => {
+        if (context.tracker.isTerminal(index)) return;
+        context.tracker.update(index, patch);
+        if (patch.status === 'SUCCEEDED' || patch.status === 'FAILED' || patch.status === 'CANCELLED') {
+          observer?.imageFinished?.(patch.status, patch.error?.code ?? null);
+        }
+      });
     const budget: RetryBudget = { countedAttempts: 0, rateLimitedAttempts: 0, rateLimitWaitedMs: 0 };
     let attempts = 0;
     const firstId = () => context.tracker.snapshot()[task.memberIndexes[0] ?? 0]?.id;
@@ -189,6 +199,7 @@ export class GenerationService {
             { batchId: context.batchId, imageId: firstId(), attempt: attempts, reason: error.reason, waitMs: decision.delayMs },
             'retrying image',
           );
+          observer?.retryScheduled?.(error.reason, decision.delayMs);
           update({ status: 'RETRYING', attempts, error: publicError(error), retryInMs: decision.delayMs });
           try {
             await sleep(decision.delayMs, undefined, { signal: context.stop.signal });
@@ -206,25 +217,12 @@ export class GenerationService {
   }
 
   /**
-   * Runs `task` in a slot of the shared limiter. A stop ends the wait for a slot at once: a cancelled batch must not
-   * sit behind other batches' requests for slots it will never use. A task already running answers the stop itself.
+   * Runs `task` in a slot of the shared limiter, in this batch's line. A stop takes a waiting task out of the line at
+   * once: a cancelled batch must not sit behind other batches' requests. A task already running answers the stop itself.
    */
   private runInSlot<T>(context: BatchContext, task: () => Promise<T>): Promise<T> {
-    const { signal } = context.stop;
-    if (signal.aborted) return Promise.reject(STOPPED);
-    return new Promise<T>((resolve, reject) => {
-      let started = false;
-      const leaveQueue = () => {
-        if (!started) reject(STOPPED);
-      };
-      signal.addEventListener('abort', leaveQueue, { once: true });
-      this.options.limiter
-        .run(() => {
-          started = true;
-          return task();
-        })
-        .then(resolve, reject)
-        .finally(() => signal.removeEventListener('abort', leaveQueue));
+    return this.options.limiter.run(task, { key: context.batchId, signal: context.stop.signal }).catch((error: unknown) => {
+      throw context.stop.signal.aborted && error === context.stop.signal.reason ? STOPPED : error;
     });
   }
 
@@ -232,12 +230,19 @@ export class GenerationService {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.options.upstreamTimeoutMs);
     const signal = AbortSignal.any([context.stop.signal, timeout.signal]);
+    const startedAt = performance.now();
+    const finished = (outcome: string) => this.options.observer?.attemptFinished?.(performance.now() - startedAt, outcome);
     try {
-      return await this.options.provider.generate(
+      const image = await this.options.provider.generate(
         { prompt: task.prompt, width: task.dimensions.width, height: task.dimensions.height, seed: task.seed },
         signal,
       );
+      finished('success');
+      return image;
     } catch (error) {
+      finished(
+        context.stop.signal.aborted ? 'cancelled' : timeout.signal.aborted ? 'timeout' : error instanceof ProviderError ? error.reason : 'internal',
+      );
       if (context.stop.signal.aborted) throw STOPPED;
       if (timeout.signal.aborted) {
         throw new ProviderError(

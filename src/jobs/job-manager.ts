@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { queuedResult } from '../generation/batch-tracker.js';
+import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
 import { roundDimensions } from '../generation/image-limits.js';
 import type { ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
@@ -14,6 +15,7 @@ export interface JobManagerOptions {
   logger: Logger;
   /** How long a subscription waits for a job id that is not known yet. */
   subscribeWaitMs: number;
+  observer?: GenerationObserver;
 }
 
 export interface StartedJob {
@@ -70,7 +72,9 @@ export class JobManager {
     }
 
     const abort = new AbortController();
+    this.options.observer?.jobStarted?.();
     const finished = this.run(candidate, images, abort.signal);
+    void finished.then((job) => this.options.observer?.jobFinished?.(job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED'));
     this.running.set(id, { abort, finished });
     void finished.finally(() => this.running.delete(id));
     return { job: (await this.options.store.get(id)) ?? candidate, finished };

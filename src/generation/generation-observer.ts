@@ -1,0 +1,19 @@
+import type { ImageErrorCode, ImageStatus } from './types.js';
+
+/**
+ * What the generation side reports as it works, for metrics. Every method is optional and must not throw;
+ * the service calls them on its hot path, so they must be cheap.
+ */
+export interface GenerationObserver {
+  /** A request waited this long for a free upstream slot. */
+  queueWait?(milliseconds: number): void;
+  /** One upstream attempt ended: `outcome` is "success" or the failure reason (e.g. "http_503", "timeout"). */
+  attemptFinished?(milliseconds: number, outcome: string): void;
+  /** A retry was scheduled for `reason` after `delayMilliseconds`. */
+  retryScheduled?(reason: string, delayMilliseconds: number): void;
+  /** An image reached a final state. */
+  imageFinished?(status: Extract<ImageStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELLED'>, code: ImageErrorCode | null): void;
+  /** A job started or finished (jobs are the GraphQL layer's batches). */
+  jobStarted?(): void;
+  jobFinished?(status: 'COMPLETED' | 'CANCELLED'): void;
+}
