@@ -7,6 +7,7 @@ import {
   ImageGenerationError,
   WorksheetImageGenerationService,
   type GenerationProgress,
+  type ImageResultFieldsFragment,
   type Worksheet,
 } from '../src/client/index.js';
 import { ProviderError } from '../src/providers/provider-error.js';
@@ -143,6 +144,27 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
     expect(completed).toEqual([...completed].sort((a, b) => a - b));
   });
 
+  it('reports each image state change to onImage, from QUEUED to its final state with the picture', async () => {
+    const states = new Map<string, string[]>();
+    const last = new Map<string, ImageResultFieldsFragment>();
+
+    const illustrated = await service.generateImagesForWorksheet(animalsWorksheet(), undefined, {
+      onImage: (image) => {
+        states.set(image.id, [...(states.get(image.id) ?? []), image.status]);
+        last.set(image.id, image);
+      },
+    });
+
+    expect([...states.keys()].sort()).toEqual(['0-1', '0-2', '1-0']);
+    for (const [id, seen] of states) {
+      expect(seen[0], id).toBe('QUEUED');
+      expect(seen.at(-1), id).toBe('SUCCEEDED');
+      expect(new Set(seen).size, id).toBe(seen.length);
+      expect(last.get(id)).toEqual(illustrated.results.find((result) => result.id === id));
+    }
+    expect(last.get('0-1')).toMatchObject({ image: expect.stringMatching(PNG_DATA_URL), placeholder: true });
+  });
+
   it('answers a worksheet without placeholders as it is, without a job', async () => {
     const worksheet: Worksheet = { pages: [{ elements: [{ type: 'text', text: 'Only words' }] }] };
 
@@ -205,11 +227,15 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
       pollIntervalMs: 25,
     });
     const updates: GenerationProgress[] = [];
+    const finalStates = new Map<string, string>();
 
-    const illustrated = await polling.generateImagesForWorksheet(animalsWorksheet(), (progress) => updates.push(progress));
+    const illustrated = await polling.generateImagesForWorksheet(animalsWorksheet(), (progress) => updates.push(progress), {
+      onImage: (image) => finalStates.set(image.id, image.status),
+    });
     await polling.dispose();
 
     expect(illustrated.status).toBe('COMPLETED');
+    expect(Object.fromEntries(finalStates)).toEqual({ '0-1': 'SUCCEEDED', '0-2': 'SUCCEEDED', '1-0': 'SUCCEEDED' });
     expect(illustrated.results.every((result) => result.image?.startsWith('data:image/png;base64,'))).toBe(true);
     expect(updates.at(-1)).toMatchObject({ completed: 3, total: 3 });
   });
@@ -232,18 +258,20 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
   it('cancels the job when the signal aborts mid-job: finished pictures stay, the rest are CANCELLED', async () => {
     const controller = new AbortController();
     const worksheet = placeholdersWith(['a quick cat', 'a slow dog', 'a slow bird', 'a slow fish']);
+    const finalStates = new Map<string, string>();
 
     const illustrated = await service.generateImagesForWorksheet(
       worksheet,
       (progress) => {
         if (progress.completed >= 1) controller.abort();
       },
-      { signal: controller.signal },
+      { signal: controller.signal, onImage: (image) => finalStates.set(image.id, image.status) },
     );
 
     expect(illustrated.status).toBe('CANCELLED');
     expect(illustrated.results.map((result) => result.status)).toEqual(['SUCCEEDED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
     expect(illustrated.results[1]?.error).toMatchObject({ code: 'CANCELLED' });
+    expect([...finalStates.values()]).toEqual(['SUCCEEDED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
     expect(illustrated.stats).toMatchObject({ total: 4, successful: 1, cancelled: 3, pending: 0 });
     const [first, ...rest] = illustrated.worksheet.pages[0]?.elements ?? [];
     expect(first).toMatchObject({ src: expect.stringMatching(PNG_DATA_URL) });

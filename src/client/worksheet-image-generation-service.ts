@@ -60,6 +60,18 @@ export interface GenerateWorksheetOptions {
   signal?: AbortSignal;
   /** The job id to use; a fresh UUID by default. The same id with the same images answers the existing job. */
   jobId?: string;
+  /**
+   * Called with an image's new state each time it changes: QUEUED, GENERATING, RETRYING (with `retryInMs` and the
+   * `error` that caused it), then SUCCEEDED, FAILED or CANCELLED. Over polling, states that came and went between two
+   * polls are not seen. Every image's final state is reported before the returned promise resolves.
+   */
+  onImage?: (image: ImageResultFieldsFragment) => void;
+}
+
+interface FollowOptions {
+  onProgress: ((progress: GenerationProgress) => void) | undefined;
+  onImage: ((image: ImageResultFieldsFragment) => void) | undefined;
+  signal: AbortSignal | undefined;
 }
 
 type FinishedJob = Pick<IllustratedWorksheet, 'status' | 'results' | 'stats'>;
@@ -121,7 +133,7 @@ export class WorksheetImageGenerationService {
 
     const jobId = options.jobId ?? newJobId();
     const images = placeholders.map(({ id, prompt, width, height, seed }) => ({ id, prompt, width, height, seed }));
-    const job = await this.followJob(jobId, images, onProgress, options.signal);
+    const job = await this.followJob(jobId, images, { onProgress, onImage: options.onImage, signal: options.signal });
     const outcomes = job.results.map((result) => ({ id: result.id, src: result.image, error: result.error }));
     return { jobId, ...job, worksheet: applyOutcomes(worksheet, outcomes) };
   }
@@ -174,11 +186,11 @@ export class WorksheetImageGenerationService {
   private followJob(
     jobId: string,
     images: ImageRequestInput[],
-    onProgress: ((progress: GenerationProgress) => void) | undefined,
-    signal: AbortSignal | undefined,
+    { onProgress, onImage, signal }: FollowOptions,
   ): Promise<FinishedJob> {
     return new Promise<FinishedJob>((resolve, reject) => {
       const latest = new Map<string, ImageResultFieldsFragment>();
+      const reportedImages = new Map<string, string>();
       let lastSequence = 0;
       let lastPolled = '';
       let settled = false;
@@ -200,7 +212,11 @@ export class WorksheetImageGenerationService {
         this.running.delete(fail);
         outcome();
       };
-      const succeed = (job: FinishedJob) => settle(() => resolve(job));
+      const succeed = (job: FinishedJob) => {
+        if (settled) return;
+        job.results.forEach(reportImage);
+        settle(() => resolve(job));
+      };
       const fail = (error: unknown) => settle(() => reject(error));
       const finishWith = (job: GenerationJobFieldsFragment | null) =>
         job ? succeed(finishedJob(job)) : fail(jobNotFound(jobId));
@@ -208,6 +224,19 @@ export class WorksheetImageGenerationService {
       const report = (progress: GenerationProgress) => {
         try {
           onProgress?.({ ...progress });
+        } catch (error) {
+          fail(error);
+        }
+      };
+
+      // An image is reported once per state: a replayed event or an unchanged poll is not news.
+      const reportImage = (image: ImageResultFieldsFragment) => {
+        if (!onImage || settled) return;
+        const key = JSON.stringify(image);
+        if (reportedImages.get(image.id) === key) return;
+        reportedImages.set(image.id, key);
+        try {
+          onImage({ ...image });
         } catch (error) {
           fail(error);
         }
@@ -223,7 +252,10 @@ export class WorksheetImageGenerationService {
         // A reconnected subscription replays the job from its first event.
         if (event.sequence <= lastSequence) return;
         lastSequence = event.sequence;
-        if (event.image) latest.set(event.image.id, event.image);
+        if (event.image) {
+          latest.set(event.image.id, event.image);
+          reportImage(event.image);
+        }
         report(event.progress);
         if (!event.done) return;
         const results = images.map(({ id }) => latest.get(id));
@@ -241,6 +273,7 @@ export class WorksheetImageGenerationService {
           const { generationJob: job } = await this.execute(generationJobQuery, { id: jobId });
           if (settled) return;
           if (!job) return fail(jobNotFound(jobId));
+          job.results.forEach(reportImage);
           const progress = progressOf(job, images);
           const key = JSON.stringify(progress);
           // A poll that saw no change is not news.
