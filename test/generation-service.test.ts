@@ -364,6 +364,26 @@ describe('the upstream limiter', () => {
     expect(limiter.concurrency).toBeLessThan(8);
   });
 
+  it('puts a rate-limited image back in line while the upstream still carries others, instead of sleeping', async () => {
+    // A retry-after far longer than the whole batch needs: an image that slept it would show in the events.
+    const { service, fake } = await start({
+      concurrency: 10,
+      maxAttempts: 1,
+      fake: { latencyMs: 150, rateLimit: { maxInFlight: 2, retryAfterMs: 60_000 } },
+    });
+    const waits: Array<number | null> = [];
+    const batch = await service.generateBatch(imageRequests(10), {
+      onProgress: (event) => {
+        if (event.image.status === 'RETRYING') waits.push(event.image.retryInMs);
+      },
+    });
+    expectEveryImageTerminal(batch, 10);
+    expect(batch.stats.successful).toBe(10);
+    expect(fake.counters.responsesByStatus[429]).toBeGreaterThan(0);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits.every((wait) => wait === 0)).toBe(true);
+  });
+
   it('lowers its limit on 503 too', async () => {
     const { service, fake, limiter } = await start({ concurrency: 4, maxAttempts: 3 });
     fake.enqueue(status(503));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { ProviderError } from '../providers/provider-error.js';
@@ -44,6 +45,9 @@ interface BatchContext {
   fatal: ProviderError | undefined;
 }
 
+/** How often a rate-limited image may go straight back in line while other requests are in flight. */
+const MAX_RATE_LIMIT_REQUEUES = 4;
+
 /** Thrown inside the limiter when a queued attempt finds its batch already stopped. */
 const STOPPED = Symbol('stopped');
 
@@ -53,6 +57,7 @@ const STOPPED = Symbol('stopped');
  */
 export class GenerationService {
   private readonly retrySettings: RetrySettings;
+  private readonly batchSchema: ReturnType<typeof imageBatchSchema>;
   private batchCounter = 0;
 
   constructor(private readonly options: GenerationServiceOptions) {
@@ -63,6 +68,8 @@ export class GenerationService {
       baseDelayMs: backoff.baseDelayMs,
       maxDelayMs: backoff.maxDelayMs,
     };
+    // Built once: a zod schema is costly to build, and every mutation validates.
+    this.batchSchema = imageBatchSchema(options.limits);
   }
 
   get limits(): ImageLimits {
@@ -75,7 +82,7 @@ export class GenerationService {
 
   /** Checks a batch against the limits; throws InvalidInputError naming each bad field and its limit. */
   validate(requests: readonly ImageRequest[]): ImageRequest[] {
-    const parsed = imageBatchSchema(this.options.limits).safeParse(requests);
+    const parsed = this.batchSchema.safeParse(requests);
     if (!parsed.success) throw InvalidInputError.fromZod(parsed.error, 'images');
     return parsed.data;
   }
@@ -104,6 +111,8 @@ export class GenerationService {
         }),
     );
     const context: BatchContext = { batchId, tracker, stop: new AbortController(), fatal: undefined };
+    // Every waiting image listens to the batch's stop signal; a 100-image batch is not a listener leak.
+    setMaxListeners(0, context.stop.signal);
     const cancel = () => context.stop.abort();
     batchOptions.signal?.addEventListener('abort', cancel, { once: true });
     if (batchOptions.signal?.aborted) cancel();
@@ -158,6 +167,7 @@ export class GenerationService {
       });
     const budget: RetryBudget = { countedAttempts: 0, rateLimitedAttempts: 0, rateLimitWaitedMs: 0 };
     let attempts = 0;
+    let requeues = 0;
     const firstId = () => context.tracker.snapshot()[task.memberIndexes[0] ?? 0]?.id;
 
     try {
@@ -188,6 +198,16 @@ export class GenerationService {
           }
           if (error.code === 'RATE_LIMITED') budget.rateLimitedAttempts += 1;
           else budget.countedAttempts += 1;
+
+          if (error.code === 'RATE_LIMITED' && this.options.limiter.activeCount > 0 && requeues < MAX_RATE_LIMIT_REQUEUES) {
+            // The upstream said no while it still carries other requests, and the limiter has just lowered its
+            // limit to what it carries: the image waits in line for the next free slot instead of sleeping while
+            // the upstream sits idle. Alone in flight, or after a few tries, it waits what retry-after asks.
+            requeues += 1;
+            observer?.retryScheduled?.(error.reason, 0);
+            update({ status: 'RETRYING', attempts, error: publicError(error), retryInMs: 0 });
+            continue;
+          }
 
           const decision = decideRetry(error, budget, this.retrySettings, this.options.random);
           if (!decision.retry) {
