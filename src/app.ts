@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { NoSchemaIntrospectionCustomRule } from 'graphql';
@@ -12,12 +12,20 @@ import { createLogger, type Logger } from './logger.js';
 import { createProvider } from './providers/create-provider.js';
 import type { ImageProvider } from './providers/types.js';
 import { buildSchema, type GraphQLContext } from './schema/index.js';
+import { addressOwner, createAccessControl } from './server/access-control.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
+import { hardeningPlugins } from './server/hardening.js';
+import { createHttpHandler, type ServerContext } from './server/http-handler.js';
+import { ImageQuota } from './server/image-quota.js';
+import { useImageQuota } from './server/quota-plugin.js';
+import { pathOf, type Route } from './server/routes.js';
 import { attachWebSocketServer } from './server/websocket-server.js';
 
 export interface AppOverrides {
   logger?: Logger;
   provider?: ImageProvider;
+  /** Extra HTTP routes, tried after /ready and the access check, before GraphQL. */
+  routes?: Route[];
 }
 
 export interface App {
@@ -30,11 +38,8 @@ export interface App {
   readonly jobs: JobManager;
   readonly service: GenerationService;
   readonly logger: Logger;
-}
-
-/** What Node's adapter gives every request: the raw request, for the client address. */
-interface ServerContext {
-  req: IncomingMessage;
+  /** WebSocket connections open or being opened right now. */
+  readonly webSocketConnections: number;
 }
 
 /** Builds the whole server from a configuration: provider, generation service, jobs, schema and transports. */
@@ -48,7 +53,12 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const jobs = new JobManager({ service, store, logger, subscribeWaitMs: config.jobs.subscribeWaitMs });
   const schema = buildSchema(config.images);
 
-  const plugins: Plugin[] = [];
+  const access = createAccessControl(config.apiTokens);
+  const quota = new ImageQuota(config.security.quotaImagesPerMinute);
+  const plugins: Plugin[] = [
+    ...hardeningPlugins({ introspection: config.introspection, maxBatchSize: config.images.maxBatchSize }),
+    useImageQuota({ quota, maxBatchSize: config.images.maxBatchSize }),
+  ];
   if (!config.introspection) {
     plugins.push({ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) });
   }
@@ -69,27 +79,50 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       warn: (...args: unknown[]) => logger.warn({ args }, 'yoga'),
       error: (...args: unknown[]) => logger.error({ args }, 'yoga'),
     },
-    context: ({ req }) => ({ jobs, service, owner: req.socket.remoteAddress ?? 'unknown' }),
+    // Array batching stays off: one operation per request, so every limit above applies to each.
+    batching: false,
+    context: ({ req, owner }) => ({ jobs, service, owner: owner ?? addressOwner(req) }),
     plugins,
   });
 
   let ready = false;
-  const server = createServer((req, res) => {
-    if (req.url === '/ready' || req.url?.startsWith('/ready?')) {
-      const accepting = ready && jobs.isAccepting;
-      res.writeHead(accepting ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ready: accepting }));
-      return;
-    }
-    void yoga(req, res);
-  });
+  const readiness: Route = (req, res) => {
+    if (pathOf(req) !== '/ready') return false;
+    const accepting = ready && jobs.isAccepting;
+    res.writeHead(accepting ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ready: accepting }));
+    return true;
+  };
+  const server = createServer(
+    createHttpHandler({
+      yoga,
+      access,
+      maxBodyBytes: config.security.maxBodyBytes,
+      logger,
+      openRoutes: [readiness],
+      protectedRoutes: overrides.routes ?? [],
+    }),
+  );
+  // A client must send its whole request (headers and body) promptly; slow senders do not hold sockets for minutes.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
 
-  const webSockets = attachWebSocketServer(server, yoga);
+  const webSockets = attachWebSocketServer(server, {
+    yoga,
+    access,
+    logger,
+    allowedOrigins: config.security.allowedOrigins,
+    maxConnections: config.security.maxWebSocketConnections,
+    maxSubscriptionsPerConnection: config.security.maxSubscriptionsPerConnection,
+  });
 
   let url = '';
   return {
     get url() {
       return url;
+    },
+    get webSocketConnections() {
+      return webSockets.connectionCount;
     },
     server,
     jobs,
@@ -109,7 +142,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       ready = true;
       return url;
     },
-    async stop({ graceMs = 10_000 } = {}) {
+    async stop({ graceMs = config.shutdownGraceMs } = {}) {
       ready = false;
       await jobs.drain(graceMs);
       await webSockets.close(1001, 'Server shutting down');

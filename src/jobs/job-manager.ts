@@ -48,8 +48,13 @@ export class JobManager {
     return this.running.size;
   }
 
-  async start(input: JobInput): Promise<StartedJob> {
+  /** Throws while the server drains, so that no new work starts. */
+  assertAccepting(): void {
     if (!this.accepting) throw new ShuttingDownError();
+  }
+
+  async start(input: JobInput): Promise<StartedJob> {
+    this.assertAccepting();
     const images = this.options.service.validate(input.images);
     const id = input.jobId ?? randomUUID();
     const fingerprint = fingerprintOf(images);

@@ -126,7 +126,10 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
       },
       validate: imageRequestSchema(limits).omit({ id: true }),
       resolve: (_root, args, context) =>
-        answer(() => context.service.generateImage({ id: 'image', ...args })),
+        answer(async () => {
+          context.jobs.assertAccepting();
+          return context.service.generateImage({ id: 'image', ...args });
+        }),
     }),
   );
 
