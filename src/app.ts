@@ -9,6 +9,7 @@ import type { GenerationService } from './generation/generation-service.js';
 import { JobManager } from './jobs/job-manager.js';
 import { MemoryJobStore } from './jobs/memory-job-store.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics/metrics.js';
 import { createProvider } from './providers/create-provider.js';
 import type { ImageProvider } from './providers/types.js';
 import { buildSchema, type GraphQLContext } from './schema/index.js';
@@ -20,6 +21,7 @@ import { ImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
 import { pathOf, type Route } from './server/routes.js';
 import { attachWebSocketServer } from './server/websocket-server.js';
+import { createProgressPageRoute } from './web/progress-page-route.js';
 
 export interface AppOverrides {
   logger?: Logger;
@@ -48,9 +50,17 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     overrides.logger ??
     createLogger({ level: config.logLevel, secrets: [config.together.apiKey ?? '', ...config.apiTokens] });
   const provider = overrides.provider ?? createProvider(config);
-  const service = createGenerationService(config, provider, logger);
+  // The gauges read the service and the jobs when scraped; both exist by then.
+  const metrics = createMetrics({ inFlight: () => service.inFlight, runningJobs: () => jobs.runningCount });
+  const service = createGenerationService(config, provider, logger, metrics.observer);
   const store = new MemoryJobStore({ retentionMs: config.jobs.retentionMs, maxRetained: config.jobs.maxRetained });
-  const jobs = new JobManager({ service, store, logger, subscribeWaitMs: config.jobs.subscribeWaitMs });
+  const jobs = new JobManager({
+    service,
+    store,
+    logger,
+    subscribeWaitMs: config.jobs.subscribeWaitMs,
+    observer: metrics.observer,
+  });
   const schema = buildSchema(config.images);
 
   const access = createAccessControl(config.apiTokens);
@@ -58,6 +68,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const plugins: Plugin[] = [
     ...hardeningPlugins({ introspection: config.introspection, maxBatchSize: config.images.maxBatchSize }),
     useImageQuota({ quota, maxBatchSize: config.images.maxBatchSize }),
+    metrics.yogaPlugin,
   ];
   if (!config.introspection) {
     plugins.push({ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) });
@@ -93,14 +104,21 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     res.end(JSON.stringify({ ready: accepting }));
     return true;
   };
+  const metricsRoute: Route = async (req, res) => {
+    if (pathOf(req) !== '/metrics') return false;
+    await metrics.handle(req, res);
+    return true;
+  };
+  // The page is static files; what it does goes through /graphql, which the access check guards.
+  const pageRoutes = config.progressPage ? [createProgressPageRoute({ graphqlPath: '/graphql' })] : [];
   const server = createServer(
     createHttpHandler({
       yoga,
       access,
       maxBodyBytes: config.security.maxBodyBytes,
       logger,
-      openRoutes: [readiness],
-      protectedRoutes: overrides.routes ?? [],
+      openRoutes: [readiness, ...pageRoutes],
+      protectedRoutes: [metricsRoute, ...(overrides.routes ?? [])],
     }),
   );
   // A client must send its whole request (headers and body) promptly; slow senders do not hold sockets for minutes.

@@ -80,6 +80,11 @@ export class GenerationService {
     return this.options.provider;
   }
 
+  /** Upstream requests in flight right now, across every batch. */
+  get inFlight(): number {
+    return this.options.limiter.activeCount;
+  }
+
   /** Checks a batch against the limits; throws InvalidInputError naming each bad field and its limit. */
   validate(requests: readonly ImageRequest[]): ImageRequest[] {
     const parsed = this.batchSchema.safeParse(requests);

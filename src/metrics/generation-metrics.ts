@@ -1,0 +1,111 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { GenerationObserver } from '../generation/generation-observer.js';
+
+export interface GenerationMetricsOptions {
+  registry: Registry;
+  prefix: string;
+  /** Upstream requests in flight right now; read on every scrape. */
+  inFlight: () => number;
+  /** Jobs running right now; read on every scrape. */
+  runningJobs: () => number;
+}
+
+/** A FLUX.1 schnell call takes a second or a few; the upstream timeout defaults to 60 s. */
+const UPSTREAM_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120];
+/** From an idle limiter (milliseconds) to a backlog behind rate limiting (minutes). */
+const QUEUE_WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** Label value for an image that finished without an error code (every SUCCEEDED image). */
+const NO_ERROR_CODE = 'none';
+
+/**
+ * Registers the generation service's metrics in `registry` and returns the observer that feeds them.
+ * The observer never throws: a value that is not a duration is dropped rather than breaking the hot path.
+ */
+export function createGenerationMetrics({ registry, prefix, inFlight, runningJobs }: GenerationMetricsOptions): GenerationObserver {
+  const registers = [registry];
+
+  const images = new Counter({
+    name: `${prefix}images_total`,
+    help: 'Images that reached a final state, by status and error code ("none" when the image has no error).',
+    labelNames: ['status', 'code'] as const,
+    registers,
+  });
+  const retries = new Counter({
+    name: `${prefix}retries_total`,
+    help: 'Retries scheduled, by the reason the previous attempt failed.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: `${prefix}upstream_request_duration_seconds`,
+    help: 'Duration of one upstream attempt, by outcome ("success" or the failure reason).',
+    labelNames: ['outcome'] as const,
+    buckets: UPSTREAM_DURATION_BUCKETS,
+    registers,
+  });
+  const queueWait = new Histogram({
+    name: `${prefix}queue_wait_seconds`,
+    help: 'Time a request waited for a free upstream slot.',
+    buckets: QUEUE_WAIT_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: `${prefix}upstream_in_flight`,
+    help: 'Upstream requests in flight.',
+    registers,
+    collect() {
+      this.set(inFlight());
+    },
+  });
+  const jobsStarted = new Counter({
+    name: `${prefix}jobs_started_total`,
+    help: 'Jobs started.',
+    registers,
+  });
+  const jobsFinished = new Counter({
+    name: `${prefix}jobs_finished_total`,
+    help: 'Jobs finished, by final status.',
+    labelNames: ['status'] as const,
+    registers,
+  });
+  new Gauge({
+    name: `${prefix}jobs_running`,
+    help: 'Jobs running.',
+    registers,
+    collect() {
+      this.set(runningJobs());
+    },
+  });
+
+  // Start every known series at zero so that rate() sees the first event and dashboards show the series.
+  for (const status of ['COMPLETED', 'CANCELLED']) jobsFinished.inc({ status }, 0);
+  images.inc({ status: 'SUCCEEDED', code: NO_ERROR_CODE }, 0);
+
+  return {
+    queueWait(milliseconds) {
+      const seconds = toSeconds(milliseconds);
+      if (seconds !== null) queueWait.observe(seconds);
+    },
+    attemptFinished(milliseconds, outcome) {
+      const seconds = toSeconds(milliseconds);
+      if (seconds !== null) upstreamDuration.observe({ outcome: String(outcome) }, seconds);
+    },
+    retryScheduled(reason) {
+      retries.inc({ reason: String(reason) });
+    },
+    imageFinished(status, code) {
+      images.inc({ status, code: code ?? NO_ERROR_CODE });
+    },
+    jobStarted() {
+      jobsStarted.inc();
+    },
+    jobFinished(status) {
+      jobsFinished.inc({ status });
+    },
+  };
+}
+
+function toSeconds(milliseconds: number): number | null {
+  return Number.isFinite(milliseconds) && milliseconds >= 0 ? milliseconds / 1000 : null;
+}
