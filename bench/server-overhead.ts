@@ -1,0 +1,321 @@
+/**
+ * Scenario 3, server overhead: the fake Together answers at once (latency 0) with tiny images, so what is measured
+ * is the server itself. (i) Throughput: 50 clients, each sending generateWorksheetImages for 4 images again and again
+ * for a fixed time; images per second and the server process's CPU milliseconds per image. (ii) Progress fan-out:
+ * 200 WebSocket subscribers follow the same jobs; the latency of each SUCCEEDED event from the moment the upstream
+ * answered that image to the moment a subscriber's callback ran.
+ */
+import { createClient, type Client } from 'graphql-ws';
+import { Agent, request } from 'undici';
+import WebSocket from 'ws';
+import { expectedImageBytes, startFakeTogether } from '../test/support/fake-together.js';
+import { batchImages, generateMutation, postGraphQL, type GeneratedJob } from './support/clients.js';
+import { cpuMillisBetween, startServerChild } from './support/server-child.js';
+import { percentile, round } from './support/statistics.js';
+
+export interface ServerOverheadResult {
+  scenario: 'server-overhead';
+  throughput: {
+    clients: number;
+    imagesPerMutation: number;
+    generationConcurrency: number;
+    warmUpMs: number;
+    windowMs: number;
+    mutations: number;
+    images: number;
+    failedImages: number;
+    imagesPerSecond: number;
+    cpuMsPerImage: number;
+    /** Server process CPU over the window, as a share of one core. */
+    serverCpuCores: number;
+    /** This process (the fake Together and the 50 clients) over the same window, as a share of one core. */
+    loadGeneratorCpuCores: number;
+    mutationLatencyMs: { p50: number; p99: number };
+  };
+  progress: {
+    subscribers: number;
+    rounds: number;
+    imagesPerRound: number;
+    generationConcurrency: number;
+    /** SUCCEEDED events received, over all subscribers. */
+    samples: number;
+    /** Every event received, all kinds. */
+    eventsDelivered: number;
+    missingEvents: number;
+    latencyMs: { p50: number; p90: number; p99: number; max: number };
+    cpuMsPerThousandEvents: number;
+  };
+}
+
+export interface ServerOverheadOptions {
+  clients?: number;
+  imagesPerMutation?: number;
+  warmUpMs?: number;
+  windowMs?: number;
+  throughputConcurrency?: number;
+  subscribers?: number;
+  rounds?: number;
+  imagesPerRound?: number;
+}
+
+export async function runServerOverhead(options: ServerOverheadOptions = {}): Promise<ServerOverheadResult> {
+  const throughput = await measureThroughput(options);
+  const progress = await measureProgressLatency(options);
+  return { scenario: 'server-overhead', throughput, progress };
+}
+
+async function measureThroughput(options: ServerOverheadOptions): Promise<ServerOverheadResult['throughput']> {
+  const clients = options.clients ?? 50;
+  const imagesPerMutation = options.imagesPerMutation ?? 4;
+  const warmUpMs = options.warmUpMs ?? 2000;
+  const windowMs = options.windowMs ?? 8000;
+  const generationConcurrency = options.throughputConcurrency ?? 32;
+
+  const fake = await startFakeTogether({ latencyMs: 0 });
+  const server = await startServerChild({
+    upstreamUrl: fake.url,
+    apiKey: fake.apiKey,
+    environment: { GENERATION_CONCURRENCY: String(generationConcurrency) },
+  });
+  try {
+    const started = performance.now();
+    const windowStart = started + warmUpMs;
+    const windowEnd = windowStart + windowMs;
+    let before: Awaited<ReturnType<typeof server.usage>> | undefined;
+    let after: Awaited<ReturnType<typeof server.usage>> | undefined;
+    let ownBefore: NodeJS.CpuUsage | undefined;
+    let ownAfter: NodeJS.CpuUsage | undefined;
+    const marks = [
+      setTimeout(() => {
+        fake.reset();
+        ownBefore = process.cpuUsage();
+        void server.usage().then((usage) => (before = usage));
+      }, warmUpMs),
+      setTimeout(() => {
+        ownAfter = process.cpuUsage(ownBefore);
+        void server.usage().then((usage) => (after = usage));
+      }, warmUpMs + windowMs),
+    ];
+    const latencies: number[] = [];
+    let mutations = 0;
+    let images = 0;
+    let failedImages = 0;
+    let sequence = 0;
+    const query = generateMutation(true);
+    // undici's request() costs the load generator far less CPU than fetch(), leaving more of the machine to the server.
+    const agent = new Agent({ connections: clients, pipelining: 1 });
+    const mutate = async (images: ReturnType<typeof batchImages>): Promise<GeneratedJob | undefined> => {
+      const response = await request(server.url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query, variables: { input: { images } } }),
+      });
+      const body = (await response.body.json()) as { data?: { generateWorksheetImages: GeneratedJob }; errors?: unknown };
+      if (!body.data) throw new Error(`throughput mutation failed (HTTP ${response.statusCode}): ${JSON.stringify(body.errors)}`);
+      return body.data.generateWorksheetImages;
+    };
+
+    const loop = async (client: number): Promise<void> => {
+      while (performance.now() < windowEnd) {
+        const batch = batchImages(imagesPerMutation, `throughput client ${client} request ${++sequence}`, 256);
+        const sent = performance.now();
+        const job = await mutate(batch);
+        const received = performance.now();
+        if (!job) return;
+        // Only mutations that ran wholly inside the window count, so warm-up and the tail do not blur the rate.
+        if (sent >= windowStart && received <= windowEnd) {
+          mutations += 1;
+          latencies.push(received - sent);
+          images += job.results.filter((result) => result.success && result.image).length;
+          failedImages += job.results.filter((result) => !result.success).length;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: clients }, (_, client) => loop(client)));
+    marks.forEach(clearTimeout);
+    await agent.close();
+    while (!after || !before || !ownAfter) await new Promise((resolve) => setTimeout(resolve, 10));
+    const cpuMs = cpuMillisBetween(before, after);
+    const ownCpuMs = (ownAfter.user + ownAfter.system) / 1000;
+    const result = {
+      clients,
+      imagesPerMutation,
+      generationConcurrency,
+      warmUpMs,
+      windowMs,
+      mutations,
+      images,
+      failedImages,
+      imagesPerSecond: round(images / (windowMs / 1000), 1),
+      cpuMsPerImage: round(cpuMs / Math.max(1, images), 3),
+      serverCpuCores: round(cpuMs / windowMs, 2),
+      loadGeneratorCpuCores: round(ownCpuMs / windowMs, 2),
+      mutationLatencyMs: { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1) },
+    };
+    console.log(
+      `  server overhead: ${result.imagesPerSecond} images/s with ${clients} clients, ${result.cpuMsPerImage} CPU ms per image, ` +
+        `mutation p50 ${result.mutationLatencyMs.p50} ms p99 ${result.mutationLatencyMs.p99} ms, ` +
+        `server ${result.serverCpuCores} cores, load generator ${result.loadGeneratorCpuCores} cores`,
+    );
+    return result;
+  } finally {
+    await server.stop();
+    await fake.close();
+  }
+}
+
+const PROGRESS_SUBSCRIPTION = /* GraphQL */ `
+  subscription Progress($jobId: ID!) {
+    generationProgress(jobId: $jobId) {
+      jobId sequence done
+      progress { completed total errors }
+      image { id status attempts }
+    }
+  }
+`;
+
+const START_MUTATION = /* GraphQL */ `
+  mutation Start($input: GenerateWorksheetImagesInput!) {
+    startWorksheetImages(input: $input) { id status }
+  }
+`;
+
+interface ProgressEvent {
+  generationProgress: { jobId: string; sequence: number; done: boolean; image: { id: string; status: string } | null };
+}
+
+async function measureProgressLatency(options: ServerOverheadOptions): Promise<ServerOverheadResult['progress']> {
+  const subscribers = options.subscribers ?? 200;
+  const rounds = options.rounds ?? 5;
+  const imagesPerRound = options.imagesPerRound ?? 10;
+  const generationConcurrency = 8;
+  // When the fake built each answer, by prompt: the moment the upstream answered that image.
+  const answeredAt = new Map<string, number>();
+  const fake = await startFakeTogether({
+    latencyMs: 0,
+    imageBytes: (request, index) => {
+      answeredAt.set(request.prompt, performance.now());
+      return expectedImageBytes(request, index);
+    },
+  });
+  const server = await startServerChild({
+    upstreamUrl: fake.url,
+    apiKey: fake.apiKey,
+    environment: { GENERATION_CONCURRENCY: String(generationConcurrency) },
+  });
+  const clients: Client[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: subscribers }, async () => {
+        await new Promise<void>((resolve, reject) => {
+          const client = createClient({
+            url: server.wsUrl,
+            webSocketImpl: WebSocket,
+            lazy: false,
+            retryAttempts: 0,
+            on: { connected: () => resolve(), closed: () => reject(new Error('a subscriber could not connect')) },
+          });
+          clients.push(client);
+        });
+      }),
+    );
+    // Warm-up round, not measured: loads the subscription code path in the server.
+    await runRound('warm-up', clients, server.url, imagesPerRound, () => {});
+
+    const latencies: number[] = [];
+    let eventsDelivered = 0;
+    let missingEvents = 0;
+    const before = await server.usage();
+    for (let round = 0; round < rounds; round += 1) {
+      const outcome = await runRound(`round-${round}`, clients, server.url, imagesPerRound, (prompt, receivedAt) => {
+        const answered = answeredAt.get(prompt);
+        if (answered !== undefined) latencies.push(receivedAt - answered);
+      });
+      eventsDelivered += outcome.events;
+      missingEvents += outcome.missing;
+    }
+    const after = await server.usage();
+    const cpuMs = cpuMillisBetween(before, after);
+    const result = {
+      subscribers,
+      rounds,
+      imagesPerRound,
+      generationConcurrency,
+      samples: latencies.length,
+      eventsDelivered,
+      missingEvents,
+      latencyMs: {
+        p50: round(percentile(latencies, 50), 1),
+        p90: round(percentile(latencies, 90), 1),
+        p99: round(percentile(latencies, 99), 1),
+        max: round(Math.max(...latencies), 1),
+      },
+      cpuMsPerThousandEvents: round((cpuMs / Math.max(1, eventsDelivered)) * 1000, 1),
+    };
+    console.log(
+      `  progress events: ${subscribers} subscribers, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms ` +
+        `from the upstream's answer (${result.samples} samples)`,
+    );
+    return result;
+  } finally {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await server.stop();
+    await fake.close();
+  }
+}
+
+/**
+ * Every subscriber subscribes to one new job id before the job exists (the API waits for it), then the job starts.
+ * Resolves when every subscriber has seen the final event, or after 30 s.
+ */
+async function runRound(
+  name: string,
+  clients: readonly Client[],
+  graphqlUrl: string,
+  images: number,
+  onSucceeded: (prompt: string, receivedAt: number) => void,
+): Promise<{ events: number; missing: number }> {
+  const jobId = `progress-${name}-${Date.now()}`;
+  const batch = batchImages(images, `progress ${name}`, 256);
+  const promptById = new Map(batch.map((image) => [image.id, image.prompt]));
+  let events = 0;
+  const expectedPerSubscriber = images * 3 + 1; // QUEUED, GENERATING, SUCCEEDED per image, then the final event
+  const finished = clients.map(
+    (client) =>
+      new Promise<number>((resolve) => {
+        let received = 0;
+        const timer = setTimeout(() => {
+          unsubscribe();
+          resolve(received);
+        }, 30_000);
+        const unsubscribe = client.subscribe<ProgressEvent['generationProgress'] extends never ? never : ProgressEvent>(
+          { query: PROGRESS_SUBSCRIPTION, variables: { jobId } },
+          {
+            next: (result) => {
+              const receivedAt = performance.now();
+              received += 1;
+              const event = result.data?.generationProgress;
+              if (event?.image?.status === 'SUCCEEDED') onSucceeded(promptById.get(event.image.id) ?? '', receivedAt);
+            },
+            error: () => {
+              clearTimeout(timer);
+              resolve(received);
+            },
+            complete: () => {
+              clearTimeout(timer);
+              resolve(received);
+            },
+          },
+        );
+      }),
+  );
+  // The subscribe messages must reach the server before the job starts, or the replay would be what is measured.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const started = await postGraphQL<{ startWorksheetImages: { id: string } }>(graphqlUrl, START_MUTATION, { input: { jobId, images: batch } });
+  if (!started.data) throw new Error(`startWorksheetImages failed: ${JSON.stringify(started.errors)}`);
+  const counts = await Promise.all(finished);
+  events = counts.reduce((sum, count) => sum + count, 0);
+  const missing = counts.reduce((sum, count) => sum + Math.max(0, expectedPerSubscriber - count), 0);
+  return { events, missing };
+}

@@ -1,0 +1,229 @@
+/**
+ * Scenario 2, side by side: the same 10 images on the same fake Together, fetched (a) through this server's GraphQL
+ * mutation, (b) with the official `together-ai` SDK and Promise.all, (c) one request after another as the seed system
+ * did, and (d) with a plain parallel loop of three attempts. Once without pressure, once with the fake answering 429
+ * (retry-after 1 s) whenever K requests are already in flight.
+ *
+ * Targets: without pressure (a) is within 5% of (b); under pressure (a) delivers every image within 10% of
+ * ceil(N / K) * latency, the best any client can do against that rate limit.
+ */
+import { startFakeTogether, type FakeTogether } from '../test/support/fake-together.js';
+import {
+  batchImages,
+  generateOneAfterAnother,
+  generateThroughServer,
+  generateWithPlainLoop,
+  generateWithSdk,
+  type BatchImage,
+  type ClientRun,
+} from './support/clients.js';
+import { startServerChild, type ServerChild } from './support/server-child.js';
+import { median, round } from './support/statistics.js';
+
+export const NO_PRESSURE_TARGET = 1.05;
+export const PRESSURE_TARGET = 1.1;
+
+export type ClientName = 'server' | 'server-c10' | 'prototype-c10' | 'sdk' | 'sequential' | 'plain-loop';
+
+export const CLIENT_LABELS: Record<ClientName, string> = {
+  server: '(a) this server, GraphQL mutation (GENERATION_CONCURRENCY 8, the default)',
+  'server-c10': "(a') this server, GENERATION_CONCURRENCY 10 (as many slots as images)",
+  'prototype-c10': "(a'') PROTOTYPE, not in src/: (a') with 429 retries clocked by completions (bench/support/completion-clocked-provider.ts)",
+  sdk: '(b) together-ai SDK, Promise.all, default retries',
+  sequential: '(c) one after another, 3 attempts (seed system)',
+  'plain-loop': '(d) plain parallel loop, 3 attempts obeying retry-after',
+};
+
+export interface SideBySideRow {
+  client: ClientName;
+  label: string;
+  runs: Array<{ wallMs: number; succeeded: number; upstreamRequests: number; upstream429: number }>;
+  medianWallMs: number;
+  /** Images delivered over images asked, worst run. */
+  worstSuccessRate: number;
+  /** Mean over runs. */
+  successRate: number;
+  upstreamRequests: number;
+}
+
+export interface SideBySidePhase {
+  pressure: boolean;
+  rateLimit: { maxInFlight: number; retryAfterSeconds: number } | null;
+  /** The best wall time any client can reach: one latency without pressure, ceil(N / K) * latency under it. */
+  boundMs: number;
+  rows: SideBySideRow[];
+}
+
+export interface SideBySideResult {
+  scenario: 'side-by-side';
+  images: number;
+  latencyMs: number;
+  repetitions: number;
+  phases: SideBySidePhase[];
+  targets: {
+    noPressure: { target: number; ratioDefault: number; ratioMatchedConcurrency: number; metDefault: boolean; metMatchedConcurrency: boolean };
+    pressure: {
+      target: number;
+      boundMs: number;
+      ratio: number;
+      allDelivered: boolean;
+      met: boolean;
+      ratioMatchedConcurrency: number;
+      allDeliveredMatchedConcurrency: boolean;
+      /** The bench-only prototype of completion-clocked 429 retries, at concurrency = batch size. */
+      ratioPrototype: number;
+      allDeliveredPrototype: boolean;
+    };
+  };
+}
+
+export interface SideBySideOptions {
+  images?: number;
+  latencyMs?: number;
+  repetitions?: number;
+  maxInFlight?: number;
+  retryAfterSeconds?: number;
+}
+
+export async function runSideBySide(options: SideBySideOptions = {}): Promise<SideBySideResult> {
+  const count = options.images ?? 10;
+  const latencyMs = options.latencyMs ?? 500;
+  const repetitions = options.repetitions ?? 3;
+  const maxInFlight = options.maxInFlight ?? 2;
+  const retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  const fake = await startFakeTogether({ latencyMs });
+  const upstream = { url: fake.url, apiKey: fake.apiKey };
+  let runIndex = 0;
+  const images = (): BatchImage[] => batchImages(count, `side by side run ${++runIndex}`);
+
+  try {
+    // Without pressure. Each client gets a warm-up call first, so no one pays for connection setup or code loading.
+    fake.setRateLimit(undefined);
+    const calm: SideBySideRow[] = [];
+    for (const [client, concurrency] of [['server', 8], ['server-c10', count]] as const) {
+      const server = await startServerChild({ upstreamUrl: fake.url, apiKey: fake.apiKey, environment: { GENERATION_CONCURRENCY: String(concurrency) } });
+      try {
+        await generateThroughServer(server.url, batchImages(concurrency, 'warm-up'));
+        calm.push(await measure(client, count, fake, repetitions, () => generateThroughServer(server.url, images())));
+      } finally {
+        await server.stop();
+      }
+    }
+    await generateWithSdk(upstream, batchImages(count, 'warm-up sdk'));
+    calm.push(await measure('sdk', count, fake, repetitions, () => generateWithSdk(upstream, images())));
+    calm.push(await measure('sequential', count, fake, 1, () => generateOneAfterAnother(upstream, images())));
+    calm.push(await measure('plain-loop', count, fake, repetitions, () => generateWithPlainLoop(upstream, images())));
+
+    // Under pressure. A fresh server for every run: the limiter must not start from what an earlier run taught it.
+    const rateLimit = { maxInFlight, retryAfterSeconds };
+    const pressed: SideBySideRow[] = [];
+    const freshServerRun = (concurrency: number, prototype = false) => async (): Promise<ClientRun> => {
+      fake.setRateLimit(undefined);
+      const server: ServerChild = await startServerChild({
+        upstreamUrl: fake.url,
+        apiKey: fake.apiKey,
+        environment: {
+          GENERATION_CONCURRENCY: String(concurrency),
+          ...(prototype ? { BENCH_PROTOTYPE: 'completion-clocked' } : {}),
+        },
+      });
+      try {
+        await generateThroughServer(server.url, batchImages(1, `warm-up ${runIndex}`));
+        fake.reset();
+        fake.setRateLimit(rateLimit);
+        return await generateThroughServer(server.url, images());
+      } finally {
+        await server.stop();
+      }
+    };
+    pressed.push(await measure('server', count, fake, repetitions, freshServerRun(8), rateLimit));
+    pressed.push(await measure('server-c10', count, fake, repetitions, freshServerRun(count), rateLimit));
+    pressed.push(await measure('prototype-c10', count, fake, repetitions, freshServerRun(count, true), rateLimit));
+    pressed.push(await measure('sdk', count, fake, repetitions, () => generateWithSdk(upstream, images()), rateLimit));
+    pressed.push(await measure('sequential', count, fake, 1, () => generateOneAfterAnother(upstream, images()), rateLimit));
+    pressed.push(await measure('plain-loop', count, fake, repetitions, () => generateWithPlainLoop(upstream, images()), rateLimit));
+
+    const phases: SideBySidePhase[] = [
+      { pressure: false, rateLimit: null, boundMs: latencyMs, rows: calm },
+      { pressure: true, rateLimit, boundMs: Math.ceil(count / maxInFlight) * latencyMs, rows: pressed },
+    ];
+    const wall = (rows: SideBySideRow[], client: ClientName) => rows.find((row) => row.client === client)?.medianWallMs ?? Number.NaN;
+    const sdkCalm = wall(calm, 'sdk');
+    const ratioDefault = wall(calm, 'server') / sdkCalm;
+    const ratioMatched = wall(calm, 'server-c10') / sdkCalm;
+    const boundMs = Math.ceil(count / maxInFlight) * latencyMs;
+    const serverPressed = pressed.find((row) => row.client === 'server');
+    const pressureRatio = (serverPressed?.medianWallMs ?? Number.NaN) / boundMs;
+    const allDelivered = serverPressed?.worstSuccessRate === 1;
+    const matchedPressed = pressed.find((row) => row.client === 'server-c10');
+    const prototypePressed = pressed.find((row) => row.client === 'prototype-c10');
+    return {
+      scenario: 'side-by-side',
+      images: count,
+      latencyMs,
+      repetitions,
+      phases,
+      targets: {
+        noPressure: {
+          target: NO_PRESSURE_TARGET,
+          ratioDefault: round(ratioDefault, 3),
+          ratioMatchedConcurrency: round(ratioMatched, 3),
+          metDefault: ratioDefault <= NO_PRESSURE_TARGET,
+          metMatchedConcurrency: ratioMatched <= NO_PRESSURE_TARGET,
+        },
+        pressure: {
+          target: PRESSURE_TARGET,
+          boundMs,
+          ratio: round(pressureRatio, 3),
+          allDelivered,
+          met: allDelivered && pressureRatio <= PRESSURE_TARGET,
+          ratioMatchedConcurrency: round((matchedPressed?.medianWallMs ?? Number.NaN) / boundMs, 3),
+          allDeliveredMatchedConcurrency: matchedPressed?.worstSuccessRate === 1,
+          ratioPrototype: round((prototypePressed?.medianWallMs ?? Number.NaN) / boundMs, 3),
+          allDeliveredPrototype: prototypePressed?.worstSuccessRate === 1,
+        },
+      },
+    };
+  } finally {
+    await fake.close();
+  }
+}
+
+async function measure(
+  client: ClientName,
+  asked: number,
+  fake: FakeTogether,
+  repetitions: number,
+  run: () => Promise<ClientRun>,
+  rateLimit?: { maxInFlight: number; retryAfterSeconds: number },
+): Promise<SideBySideRow> {
+  const runs: SideBySideRow['runs'] = [];
+  for (let repetition = 0; repetition < repetitions; repetition += 1) {
+    fake.reset();
+    fake.setRateLimit(rateLimit);
+    const result = await run();
+    const counters = fake.counters;
+    runs.push({
+      wallMs: round(result.wallMs, 1),
+      succeeded: result.succeeded,
+      upstreamRequests: counters.generations,
+      upstream429: counters.responsesByStatus[429] ?? 0,
+    });
+  }
+  fake.setRateLimit(undefined);
+  const perRunRate = runs.map((entry) => entry.succeeded / asked);
+  const row: SideBySideRow = {
+    client,
+    label: CLIENT_LABELS[client],
+    runs,
+    medianWallMs: round(median(runs.map((entry) => entry.wallMs)), 1),
+    worstSuccessRate: round(Math.min(...perRunRate), 3),
+    successRate: round(perRunRate.reduce((sum, rate) => sum + rate, 0) / perRunRate.length, 3),
+    upstreamRequests: median(runs.map((entry) => entry.upstreamRequests)),
+  };
+  console.log(
+    `  side by side${rateLimit ? ' (429 pressure)' : ''}: ${client}, median ${Math.round(row.medianWallMs)} ms, ` +
+      `delivered ${runs.map((entry) => entry.succeeded).join(', ')} of ${asked}`,
+  );
+  return row;
+}
