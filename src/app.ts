@@ -16,6 +16,7 @@ import { buildSchema, type GraphQLContext } from './schema/index.js';
 import { addressOwner, createAccessControl } from './server/access-control.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
 import { hardeningPlugins } from './server/hardening.js';
+import { createImageRoute } from './server/image-route.js';
 import { createHttpHandler, type ServerContext } from './server/http-handler.js';
 import { ImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
@@ -53,7 +54,11 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   // The gauges read the service and the jobs when scraped; both exist by then.
   const metrics = createMetrics({ inFlight: () => service.inFlight, runningJobs: () => jobs.runningCount });
   const service = createGenerationService(config, provider, logger, metrics.observer);
-  const store = new MemoryJobStore({ retentionMs: config.jobs.retentionMs, maxRetained: config.jobs.maxRetained });
+  const store = new MemoryJobStore({
+    retentionMs: config.jobs.retentionMs,
+    maxRetained: config.jobs.maxRetained,
+    maxRetainedBytes: config.jobs.maxRetainedBytes,
+  });
   const jobs = new JobManager({
     service,
     store,
@@ -118,7 +123,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       maxBodyBytes: config.security.maxBodyBytes,
       logger,
       openRoutes: [readiness, ...pageRoutes],
-      protectedRoutes: [metricsRoute, ...(overrides.routes ?? [])],
+      protectedRoutes: [metricsRoute, createImageRoute(jobs), ...(overrides.routes ?? [])],
     }),
   );
   // A client must send its whole request (headers and body) promptly; slow senders do not hold sockets for minutes.

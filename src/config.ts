@@ -31,6 +31,8 @@ export interface Config {
   jobs: {
     retentionMs: number;
     maxRetained: number;
+    /** Image bytes kept across finished jobs; the oldest finished jobs go first beyond it. */
+    maxRetainedBytes: number;
     subscribeWaitMs: number;
   };
   apiTokens: string[];
@@ -110,6 +112,7 @@ const environmentSchema = z.object({
   MAX_BATCH_SIZE: integer('MAX_BATCH_SIZE', 1, 1000, 100),
   JOB_RETENTION_MS: integer('JOB_RETENTION_MS', 1000, 7 * 24 * 3_600_000, 3_600_000),
   JOB_MAX_RETAINED: integer('JOB_MAX_RETAINED', 1, 100_000, 1000),
+  JOB_MAX_RETAINED_BYTES: integer('JOB_MAX_RETAINED_BYTES', 1024 * 1024, 64 * 1024 ** 3, 512 * 1024 * 1024),
   SUBSCRIBE_WAIT_MS: integer('SUBSCRIBE_WAIT_MS', 0, 600_000, 30_000),
   API_TOKENS: z.string().optional(),
   QUOTA_IMAGES_PER_MINUTE: integer('QUOTA_IMAGES_PER_MINUTE', 0, 1_000_000, 600),
@@ -187,6 +190,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     jobs: {
       retentionMs: env.JOB_RETENTION_MS,
       maxRetained: env.JOB_MAX_RETAINED,
+      maxRetainedBytes: env.JOB_MAX_RETAINED_BYTES,
       subscribeWaitMs: env.SUBSCRIBE_WAIT_MS,
     },
     apiTokens,

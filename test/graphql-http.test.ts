@@ -52,6 +52,26 @@ describe('GraphQL over HTTP', () => {
     expect(job.results[2]!.image).toBe(job.results[0]!.image);
   });
 
+  it('serves each finished image at its url, so large batches need not carry data URLs', async () => {
+    const { body } = await postGraphQL(
+      server.url,
+      'mutation($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id results { id url mimeType byteLength } } }',
+      { input: { jobId: 'urls/1', images: images(2, 'by url') } },
+    );
+    const job = (body.data as { generateWorksheetImages: { results: Array<{ id: string; url: string; mimeType: string; byteLength: number }> } }).generateWorksheetImages;
+    const [first] = job.results;
+    expect(first!.url).toBe('/images/urls%2F1/0-0');
+    const base = server.url.replace(/\/graphql$/, '');
+    const response = await fetch(`${base}${first!.url}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(first!.mimeType);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(bytes.length).toBe(first!.byteLength);
+    expect(bytes.subarray(0, 4).toString('hex')).toBe('89504e47');
+    expect((await fetch(`${base}/images/urls%2F1/9-9`)).status).toBe(404);
+    expect((await fetch(`${base}/images/nope/0-0`)).status).toBe(404);
+  });
+
   it('answers queries over GET and refuses mutations over GET', async () => {
     const query = encodeURIComponent('{ generationJob(id: "nope") { id } }');
     const get = await fetch(`${server.url}?query=${query}`, { headers: { accept: 'application/graphql-response+json' } });

@@ -6,11 +6,15 @@ export interface MemoryJobStoreOptions {
   retentionMs: number;
   /** At most this many finished jobs are kept; the oldest go first. Running jobs are never dropped. */
   maxRetained: number;
+  /** At most this many image bytes are kept across finished jobs; the oldest go first. */
+  maxRetainedBytes?: number;
   now?: () => number;
 }
 
 interface Entry {
   job: StoredJob;
+  /** Image bytes the job holds, counted once it has finished. */
+  bytes: number;
   events: GenerationEvent[];
   /** Woken when an event is appended. */
   listeners: Set<() => void>;
@@ -38,7 +42,7 @@ export class MemoryJobStore implements JobStore {
     const existing = this.entries.get(job.id);
     if (existing) return existing.job;
     this.sweep();
-    this.entries.set(job.id, { job, events: [], listeners: new Set() });
+    this.entries.set(job.id, { job, bytes: 0, events: [], listeners: new Set() });
     const waiting = this.awaited.get(job.id);
     this.awaited.delete(job.id);
     waiting?.forEach((wake) => wake());
@@ -56,7 +60,14 @@ export class MemoryJobStore implements JobStore {
 
   async update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void> {
     const entry = this.entries.get(id);
-    if (entry) entry.job = { ...entry.job, ...state };
+    if (!entry) return;
+    entry.job = { ...entry.job, ...state };
+    if (state.finishedAt !== null) {
+      // Identical requests share one buffer: count each once.
+      const buffers = new Set(state.results.flatMap((result) => (result.image ? [result.image.bytes] : [])));
+      entry.bytes = [...buffers].reduce((sum, buffer) => sum + buffer.length, 0);
+      this.sweep();
+    }
   }
 
   async appendEvent(event: GenerationEvent): Promise<void> {
@@ -125,17 +136,23 @@ export class MemoryJobStore implements JobStore {
   }
 
   private sweep(): void {
-    const finished: StoredJob[] = [];
+    const finished: Entry[] = [];
     for (const [id, entry] of this.entries) {
       // A job with a subscriber still reading is kept until the subscriber is done.
       if (this.expired(entry.job) && entry.listeners.size === 0) this.entries.delete(id);
-      else if (entry.job.finishedAt !== null) finished.push(entry.job);
+      else if (entry.job.finishedAt !== null) finished.push(entry);
     }
-    const excess = finished.length - this.options.maxRetained;
-    if (excess <= 0) return;
-    finished
-      .sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0))
-      .slice(0, excess)
-      .forEach((job) => this.entries.delete(job.id));
+    let bytes = finished.reduce((sum, entry) => sum + entry.bytes, 0);
+    const maxBytes = this.options.maxRetainedBytes ?? Infinity;
+    if (finished.length <= this.options.maxRetained && bytes <= maxBytes) return;
+    finished.sort((a, b) => (a.job.finishedAt?.getTime() ?? 0) - (b.job.finishedAt?.getTime() ?? 0));
+    let count = finished.length;
+    // The newest finished job stays whatever its size: its client is about to read it.
+    for (const entry of finished.slice(0, -1)) {
+      if (count <= this.options.maxRetained && bytes <= maxBytes) break;
+      this.entries.delete(entry.job.id);
+      count -= 1;
+      bytes -= entry.bytes;
+    }
   }
 }

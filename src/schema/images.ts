@@ -26,6 +26,14 @@ const ERROR_CODES = {
   INTERNAL: { description: 'An unexpected error in this server.' },
 } as const;
 
+/** A result as a job holds it: the job id lets the result name the URL of its bytes. */
+export type JobImageResult = ImageResult & { jobId?: string };
+
+/** The HTTP path of a job's image bytes, served by src/server/image-route.ts. */
+export function imagePath(jobId: string, imageId: string): string {
+  return `/images/${encodeURIComponent(jobId)}/${encodeURIComponent(imageId)}`;
+}
+
 /** The types every domain shares: image requests and results, sizes, errors and stats. */
 export function addImageTypes(builder: Builder, limits: ImageLimits) {
   const ImageStatus = builder.enumType('ImageStatus', {
@@ -54,7 +62,7 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
     }),
   });
 
-  const ImageResultRef = builder.objectRef<ImageResult>('ImageResult').implement({
+  const ImageResultRef = builder.objectRef<JobImageResult>('ImageResult').implement({
     description: 'One requested image: its picture, or the reason it has none.',
     fields: (t) => ({
       id: t.exposeID('id', { description: "The client's key from the request, e.g. \"0-1\" for page 0, element 1." }),
@@ -64,6 +72,13 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
         nullable: true,
         description: 'The picture as a data URL whose MIME type is that of the bytes (data:image/jpeg;base64,...); null until SUCCEEDED.',
         resolve: (result) => (result.image ? toDataUrl(result.image) : null),
+      }),
+      url: t.string({
+        nullable: true,
+        description:
+          "Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<id>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches.",
+        resolve: (result) =>
+          result.image && result.jobId ? imagePath(result.jobId, result.id) : null,
       }),
       mimeType: t.string({
         nullable: true,

@@ -24,7 +24,7 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       results: t.field({
         type: [images.ImageResultRef],
         description: 'One result per requested image, in request order.',
-        resolve: (job) => job.results,
+        resolve: (job) => job.results.map((result) => ({ ...result, jobId: job.id })),
       }),
       stats: t.field({ type: images.GenerationStatsRef, description: 'Counts over the batch.', resolve: (job) => job.stats }),
       createdAt: t.string({ description: 'When the job started (ISO 8601).', resolve: (job) => job.createdAt.toISOString() }),

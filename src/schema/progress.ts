@@ -26,7 +26,7 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
         type: images.ImageResultRef,
         nullable: true,
         description: 'The image whose state changed; null on the final event.',
-        resolve: (event) => event.image,
+        resolve: (event) => (event.image ? { ...event.image, jobId: event.jobId } : null),
       }),
       progress: t.field({ type: ProgressRef, description: 'How far the job has come.', resolve: (event) => event.progress }),
       stats: t.field({ type: images.GenerationStatsRef, description: 'Counts over the job.', resolve: (event) => event.stats }),

@@ -155,6 +155,8 @@ export type ImageResult = {
   status: ImageStatus;
   /** Whether the image SUCCEEDED. */
   success: Scalars['Boolean']['output'];
+  /** Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<id>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches. */
+  url: Maybe<Scalars['String']['output']>;
 };
 
 /** Where an image is in its life. SUCCEEDED, FAILED and CANCELLED are final. */

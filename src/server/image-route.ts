@@ -1,0 +1,43 @@
+import type { JobManager } from '../jobs/job-manager.js';
+import { pathOf, type Route } from './routes.js';
+
+const PREFIX = '/images/';
+
+/**
+ * GET /images/<jobId>/<imageId>: a finished image's bytes, as stored, with their own MIME type. Large batches can
+ * ask GraphQL for `url` instead of `image` and fetch the pictures one at a time, so no answer holds them all.
+ */
+export function createImageRoute(jobs: JobManager): Route {
+  return async (request, response) => {
+    const path = pathOf(request);
+    if (!path.startsWith(PREFIX)) return false;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return true;
+    }
+    const parts = path.slice(PREFIX.length).split('/');
+    const [jobId, imageId] = parts.map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return undefined;
+      }
+    });
+    const job = parts.length === 2 && jobId && imageId ? await jobs.get(jobId) : undefined;
+    const image = job?.results.find((result) => result.id === imageId)?.image;
+    if (!image) {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: 'No such image: the job or image is unknown, not finished, or no longer kept.' }));
+      return true;
+    }
+    response.writeHead(200, {
+      'content-type': image.mimeType,
+      'content-length': image.bytes.length,
+      // A job's image never changes once made; it is the caller's own, so shared caches keep out.
+      'cache-control': 'private, max-age=3600, immutable',
+      'x-content-type-options': 'nosniff',
+    });
+    response.end(request.method === 'HEAD' ? undefined : image.bytes);
+    return true;
+  };
+}

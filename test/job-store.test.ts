@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoredJob } from '../src/jobs/job-store.js';
+import { MemoryJobStore } from '../src/jobs/memory-job-store.js';
+import type { GenerationEvent } from '../src/jobs/types.js';
+
+let now = 0;
+const stores: MemoryJobStore[] = [];
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+});
+
+function store(options: { retentionMs?: number; maxRetained?: number; maxRetainedBytes?: number } = {}) {
+  const created = new MemoryJobStore({ retentionMs: 60_000, maxRetained: 100, now: () => now, ...options });
+  stores.push(created);
+  return created;
+}
+
+function job(id: string, bytes = 0): StoredJob {
+  return {
+    id,
+    status: 'RUNNING',
+    results: [
+      {
+        id: '0-0',
+        status: 'SUCCEEDED',
+        image: bytes ? { mimeType: 'image/png', bytes: Buffer.alloc(bytes) } : null,
+        dimensions: { width: 64, height: 64 },
+        requestedDimensions: { width: 64, height: 64 },
+        attempts: 1,
+        error: null,
+        retryInMs: null,
+        deduplicated: false,
+      },
+    ],
+    stats: { total: 1, successful: 1, failed: 0, cancelled: 0, pending: 0, retries: 0, durationMs: 1 },
+    createdAt: new Date(now),
+    finishedAt: null,
+    fingerprint: id,
+    owner: 'test',
+  };
+}
+
+async function finish(target: MemoryJobStore, stored: StoredJob) {
+  await target.update(stored.id, { status: 'COMPLETED', results: stored.results, stats: stored.stats, finishedAt: new Date(now) });
+}
+
+const event = (jobId: string, sequence: number, done = false): GenerationEvent => ({
+  jobId,
+  sequence,
+  image: null,
+  progress: { completed: 0, total: 1, errors: 0, current: null },
+  stats: { total: 1, successful: 0, failed: 0, cancelled: 0, pending: 1, retries: 0, durationMs: 0 },
+  done,
+});
+
+describe('the in-memory job store', () => {
+  it('keeps the first job stored under an id', async () => {
+    const target = store();
+    const first = job('a');
+    expect(await target.insert(first)).toBe(first);
+    expect(await target.insert(job('a'))).toBe(first);
+  });
+
+  it('forgets finished jobs after the retention time, never running ones', async () => {
+    const target = store({ retentionMs: 1000 });
+    const finished = job('finished');
+    await target.insert(finished);
+    await target.insert(job('running'));
+    await finish(target, finished);
+    now += 1001;
+    expect(await target.get('finished')).toBeUndefined();
+    expect(await target.get('running')).toBeDefined();
+  });
+
+  it('keeps at most maxRetained finished jobs, dropping the oldest', async () => {
+    const target = store({ maxRetained: 2 });
+    for (const id of ['a', 'b', 'c']) {
+      const stored = job(id);
+      await target.insert(stored);
+      now += 10;
+      await finish(target, stored);
+    }
+    expect(await target.get('a')).toBeUndefined();
+    expect(await target.get('b')).toBeDefined();
+    expect(await target.get('c')).toBeDefined();
+  });
+
+  it('keeps image bytes under maxRetainedBytes, dropping the oldest finished jobs but never the newest', async () => {
+    const target = store({ maxRetainedBytes: 2500 });
+    for (const id of ['a', 'b', 'c']) {
+      const stored = job(id, 1000);
+      await target.insert(stored);
+      now += 10;
+      await finish(target, stored);
+    }
+    expect(await target.get('a')).toBeUndefined();
+    expect(await target.get('b')).toBeDefined();
+    const huge = job('huge', 10_000);
+    await target.insert(huge);
+    now += 10;
+    await finish(target, huge);
+    expect(await target.get('huge')).toBeDefined();
+    expect(await target.get('b')).toBeUndefined();
+    expect(await target.get('c')).toBeUndefined();
+  });
+
+  it('replays events from the first to a late follower, then follows live ones to the end', async () => {
+    const target = store();
+    await target.insert(job('j'));
+    await target.appendEvent(event('j', 1));
+    await target.appendEvent(event('j', 2));
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const received of target.follow('j', { waitMs: 0, signal: new AbortController().signal })) seen.push(received.sequence);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await target.appendEvent(event('j', 3, true));
+    await following;
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('waits for a job that does not exist yet, and gives up after waitMs', async () => {
+    const target = store();
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const received of target.follow('later', { waitMs: 5_000, signal: new AbortController().signal })) seen.push(received.sequence);
+    })();
+    await target.insert(job('later'));
+    await target.appendEvent(event('later', 1, true));
+    await following;
+    expect(seen).toEqual([1]);
+
+    const nothing: number[] = [];
+    for await (const received of target.follow('never', { waitMs: 20, signal: new AbortController().signal })) nothing.push(received.sequence);
+    expect(nothing).toEqual([]);
+  });
+});
