@@ -23,5 +23,7 @@ export async function buildWeb(outDir = join(import.meta.dirname, '..', 'dist', 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const line of await buildWeb()) process.stdout.write(`wrote ${line}\n`);
+  // Quiet by default: `npm start` builds first, and the server's first line must be its URL.
+  const written = await buildWeb();
+  if (process.argv.includes("--verbose")) for (const line of written) process.stdout.write(`wrote ${line}\n`);
 }

@@ -1,5 +1,8 @@
 /** What GraphiQL shows a new user first: a worksheet batch, and the subscription that follows it. */
-export const GRAPHIQL_DEFAULT_QUERY = `# Try it: run "Follow" in one tab, then "Generate" in another with the same jobId.
+export const GRAPHIQL_DEFAULT_QUERY = `# Put the cursor in an operation and press Ctrl+Enter (or the run button).
+# To watch progress live: run "Follow" in this tab, open a new tab (+), paste "Generate" there and run it;
+# "Follow" replays what it missed, so it also works after the fact. Each run of "Generate" with the same
+# jobId answers the same job: change the jobId for a new batch.
 # With no TOGETHER_API_KEY the server draws labelled offline placeholders.
 
 subscription Follow {
