@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/generation/input-error.js';
 import {
   TERMINAL_STATUSES,
@@ -8,24 +8,9 @@ import {
   type ProgressEvent,
 } from '../src/generation/types.js';
 import { expectedImageBytes, flagged, rateLimited, type FakeBehavior, type FakeGenerationRequest, type FakeTogether } from './support/fake-together.js';
-import {
-  imageRequests,
-  startGenerationHarness,
-  type GenerationHarness,
-  type GenerationHarnessOptions,
-} from './support/generation-harness.js';
+import { imageRequests, useGenerationHarness, type GenerationHarness } from './support/generation-harness.js';
 
-let harness: GenerationHarness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(options: GenerationHarnessOptions = {}): Promise<GenerationHarness> {
-  harness = await startGenerationHarness(options);
-  return harness;
-}
+const start = useGenerationHarness();
 
 /** Every image of the batch has ended: succeeded, failed or cancelled, and the stats agree. */
 function expectEveryImageTerminal(batch: BatchResult, total: number): void {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toDataUrl } from '../src/generation/image-mime.js';
 import { ProviderError } from '../src/providers/provider-error.js';
 import { createTogetherProvider } from '../src/providers/together-provider.js';
@@ -12,22 +12,12 @@ import {
   type FakeBehavior,
   type FakeGenerationRequest,
 } from './support/fake-together.js';
-import { startGenerationHarness, type GenerationHarness, type GenerationHarnessOptions } from './support/generation-harness.js';
+import { useGenerationHarness, type GenerationHarness, type GenerationHarnessOptions } from './support/generation-harness.js';
 import { tinyJpeg, tinyPng, tinyWebp } from './support/test-images.js';
 
 const REQUEST: ProviderRequest = { prompt: 'a red apple on a school desk', width: 512, height: 384 };
 
-let harness: GenerationHarness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function start(options: GenerationHarnessOptions = {}): Promise<GenerationHarness> {
-  harness = await startGenerationHarness(options);
-  return harness;
-}
+const start = useGenerationHarness();
 
 function generate(subject: GenerationHarness, request: ProviderRequest = REQUEST) {
   return subject.provider.generate(request, new AbortController().signal);

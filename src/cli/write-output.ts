@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sniffImageMimeType } from '../generation/image-mime.js';
-import type { Worksheet, WorksheetPlaceholder } from '../worksheet/worksheet.js';
+import { mapElements, type Worksheet, type WorksheetPlaceholder } from '../worksheet/worksheet.js';
 import { CliFailure } from './exit-codes.js';
 
 export interface WrittenOutput {
@@ -73,16 +73,10 @@ export function extensionFor(mimeType: string, bytes: Uint8Array): string {
 }
 
 function withFileReferences(worksheet: Worksheet, fileNames: ReadonlyMap<string, string>): Worksheet {
-  return {
-    ...worksheet,
-    pages: worksheet.pages.map((page, pageIndex) => ({
-      ...page,
-      elements: page.elements.map((element, elementIndex) => {
-        const fileName = fileNames.get(`${pageIndex}-${elementIndex}`);
-        return fileName ? { ...element, src: fileName } : element;
-      }),
-    })),
-  };
+  return mapElements(worksheet, (element, id) => {
+    const fileName = fileNames.get(id);
+    return fileName ? { ...element, src: fileName } : element;
+  });
 }
 
 async function writeOrFail(path: string, data: string | Uint8Array): Promise<void> {

@@ -77,20 +77,26 @@ export function collectPlaceholders(worksheet: Worksheet): WorksheetPlaceholder[
   return placeholders;
 }
 
-/** A copy of the worksheet with each outcome written onto its placeholder; the input is not changed. */
-export function applyOutcomes(worksheet: Worksheet, outcomes: readonly PlaceholderOutcome[]): Worksheet {
-  const byId = new Map(outcomes.map((outcome) => [outcome.id, outcome]));
+/** A copy of the worksheet with each element replaced by what `change` makes of it, given its "<page>-<element>" id. */
+export function mapElements(
+  worksheet: Worksheet,
+  change: (element: Worksheet['pages'][number]['elements'][number], id: string) => Worksheet['pages'][number]['elements'][number],
+): Worksheet {
   return {
     ...worksheet,
     pages: worksheet.pages.map((page, pageIndex) => ({
       ...page,
-      elements: page.elements.map((element, elementIndex) => {
-        const outcome = byId.get(`${pageIndex}-${elementIndex}`);
-        if (!outcome) return element;
-        return outcome.src
-          ? { ...element, src: outcome.src, imageError: null }
-          : { ...element, imageError: outcome.error };
-      }),
+      elements: page.elements.map((element, elementIndex) => change(element, `${pageIndex}-${elementIndex}`)),
     })),
   };
+}
+
+/** A copy of the worksheet with each outcome written onto its placeholder; the input is not changed. */
+export function applyOutcomes(worksheet: Worksheet, outcomes: readonly PlaceholderOutcome[]): Worksheet {
+  const byId = new Map(outcomes.map((outcome) => [outcome.id, outcome]));
+  return mapElements(worksheet, (element, id) => {
+    const outcome = byId.get(id);
+    if (!outcome) return element;
+    return outcome.src ? { ...element, src: outcome.src, imageError: null } : { ...element, imageError: outcome.error };
+  });
 }

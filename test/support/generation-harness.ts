@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 /**
  * The real generation service and the real Together provider, wired the way the server wires them, but pointed at a
  * fake Together on loopback, with small backoffs for speed and every log line captured for assertions.
@@ -108,4 +109,20 @@ export function imageRequests(count: number, prefix = 'a friendly cartoon animal
     width: 512,
     height: 512,
   }));
+}
+
+/**
+ * One harness per test, closed after it: `const start = useGenerationHarness();` at the top of a file, then
+ * `const { service, fake } = await start({ ... })` in a test.
+ */
+export function useGenerationHarness(): (options?: GenerationHarnessOptions) => Promise<GenerationHarness> {
+  let harness: GenerationHarness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+  return async (options = {}) => {
+    harness = await startGenerationHarness(options);
+    return harness;
+  };
 }
