@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { requestContext } from './request-context.js';
 
 export type { Logger };
 
@@ -36,6 +37,10 @@ export function createLogger(options: LoggerOptions): Logger {
       },
       hooks: {
         streamWrite: (line) => scrubSecrets(line, secrets),
+      },
+      mixin: () => {
+        const context = requestContext.getStore();
+        return context ? { requestId: context.requestId } : {};
       },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),

@@ -30,6 +30,21 @@ describe("the operator's view", () => {
     expect(text).toContain('graphql_envelop_phase_execute');
   });
 
+  it('puts a request id on every log line written for a request, and answers it in X-Request-Id', async () => {
+    const { headers } = await postGraphQL(server.url, GENERATE_MUTATION, { input: { jobId: 'logged-1', images: images(2, 'logged') } }, { 'x-request-id': 'req-from-proxy-42' });
+    expect(headers.get('x-request-id')).toBe('req-from-proxy-42');
+    const lines = server
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('"batchId":"logged-1"'))
+      .map((line) => JSON.parse(line) as { requestId?: string; msg: string });
+    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['batch started', 'batch finished']));
+    expect(lines.every((line) => line.requestId === 'req-from-proxy-42')).toBe(true);
+
+    const fresh = await fetch(`${base}/health`);
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('serves the progress page at / in development', async () => {
     const response = await fetch(`${base}/`);
     expect(response.status).toBe(200);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
+import { requestContext, requestIdFrom } from '../request-context.js';
 import type { GraphQLContext } from '../schema/index.js';
 import { sendUnauthorized, type AccessControl } from './access-control.js';
 import { readBodyWithin } from './request-body-limit.js';
@@ -49,7 +50,9 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Incomi
   };
 
   return (request, response) => {
-    handle(request, response).catch((error: unknown) => {
+    const requestId = requestIdFrom(request.headers['x-request-id']);
+    response.setHeader('x-request-id', requestId);
+    requestContext.run({ requestId }, () => handle(request, response)).catch((error: unknown) => {
       logger.error({ err: error, path: pathOf(request) }, 'request failed');
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
       response.end(JSON.stringify({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type DocumentNode } from 'graphql';
@@ -6,6 +7,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
+import { requestContext } from '../request-context.js';
 import type { GraphQLContext } from '../schema/index.js';
 import type { AccessControl } from './access-control.js';
 import type { ServerContext } from './http-handler.js';
@@ -14,6 +16,7 @@ import { pathOf } from './routes.js';
 interface EnvelopedExecutors {
   execute: (args: unknown) => unknown;
   subscribe: (args: unknown) => unknown;
+  requestId: string;
 }
 
 export interface WebSocketLimits {
@@ -136,8 +139,14 @@ export function attachWebSocketServer(server: Server, options: WebSocketServerOp
           setImmediate(() => context.extra.socket.close(code, reason));
         }
       },
-      execute: (args) => (args.rootValue as EnvelopedExecutors).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedExecutors).subscribe(args) as never,
+      execute: (args) => {
+        const root = args.rootValue as EnvelopedExecutors;
+        return requestContext.run({ requestId: root.requestId }, () => root.execute(args)) as never;
+      },
+      subscribe: (args) => {
+        const root = args.rootValue as EnvelopedExecutors;
+        return requestContext.run({ requestId: root.requestId }, () => root.subscribe(args)) as never;
+      },
       onSubscribe: async (context, _id, payload) => {
         // graphql-ws has registered this operation already, so the count includes it.
         if (Object.keys(context.subscriptions).length > maxSubscriptionsPerConnection) {
@@ -170,7 +179,8 @@ export function attachWebSocketServer(server: Server, options: WebSocketServerOp
           document,
           variableValues: payload.variables,
           contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          // Each operation on a socket is a request of its own for the logs.
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, requestId: randomUUID() },
         };
       },
     },
