@@ -79,9 +79,8 @@ function sideBySidePanel(result: SideBySideResult | undefined): Panel | undefine
   const calm = result.phases.find((phase) => !phase.pressure);
   const pressed = result.phases.find((phase) => phase.pressure);
   const names = [
-    ['server', '(a) server'],
+    ['server', '(a) C=8'],
     ['server-c10', "(a') C=10"],
-    ['prototype-c10', "(a'') proto"],
     ['sdk', '(b) SDK'],
     ['sequential', '(c) one by one'],
     ['plain-loop', '(d) 3-try loop'],
@@ -135,7 +134,8 @@ function overheadPanel(result: ServerOverheadResult | undefined): Panel | undefi
 function memoryPanel(result: MemoryResult | undefined): Panel | undefined {
   if (!result) return undefined;
   const short: Record<string, string> = {
-    'single-response': 'one answer (today)',
+    'single-response': 'one answer (worst)',
+    'url-fetch': 'urls + GET each',
     'subscription-per-image': 'events, 1 image each',
     'image-per-mutation': 'generateImage each',
   };

@@ -1,19 +1,24 @@
 /**
  * Scenario 4, memory: one batch of 100 images of 1024x1024 at a realistic ~1.5 MB each (incompressible JPEG bytes),
  * delivered as data URLs. The server and each client run in processes of their own, fresh for every strategy, so
- * each peak RSS is that process's alone. Today's design (one answer with 100 data URLs) is measured first, then the
- * strategies the current API already allows that bound what one message carries.
+ * each peak RSS is that process's alone. The contract's worst case (one answer with 100 data URLs) is measured first,
+ * then the design the server recommends for large batches (urls in the answer, each image fetched by its url), then
+ * the other strategies that bound what one message carries. Last, the job store's byte budget
+ * (JOB_MAX_RETAINED_BYTES) is checked: several large batches in a row on one server, stored bytes after each.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startFakeTogether } from '../test/support/fake-together.js';
 import { randomJpegOfSize } from '../test/support/test-images.js';
 import type { MemoryClientReport, MemoryClientTask, MemoryStrategy } from './support/memory-client.js';
-import { startServerChild, type ServerUsage } from './support/server-child.js';
+import { parseConfig } from '../src/config.js';
+import { batchImages, postGraphQL } from './support/clients.js';
+import { benchServerEnvironment, startServerChild, type ServerUsage } from './support/server-child.js';
 import { mebibytes, MIB, round } from './support/statistics.js';
 
 export const MEMORY_STRATEGY_LABELS: Record<MemoryStrategy, string> = {
-  'single-response': 'one mutation answer with every data URL (today)',
+  'single-response': "one mutation answer with every data URL (the contract's worst case)",
+  'url-fetch': 'mutation answers urls only; client GETs each url, 8 at a time, one data URL at a time (recommended)',
   'subscription-per-image': 'startWorksheetImages + each data URL in its progress event',
   'image-per-mutation': 'generateImage per placeholder, 8 at a time',
 };
@@ -39,9 +44,15 @@ export interface MemoryRow {
     retainedExternalMiB: number;
   };
   client: {
+    /** The client process's RSS before its first request (Node, tsx and the GraphQL/WebSocket clients loaded). */
+    startRssMiB: number;
     maxRssMiB: number;
+    /** JavaScript heap + external memory after a full GC at the end, before the client lets go of what it keeps. */
+    keptAfterGcMiB: number | null;
     receivedMiB: number;
     largestMessageMiB: number;
+    /** The batch mutation's GraphQL answer, when the strategy sends one. */
+    answerKiB: number | null;
   };
 }
 
@@ -57,6 +68,28 @@ export interface MemoryResult {
   /** What the batch weighs in each form, computed. */
   sizes: { rawMiB: number; dataUrlsMiB: number };
   rows: MemoryRow[];
+  /** Large batches in a row on one server with the default byte budget: what the job store keeps. */
+  retention: RetentionResult | null;
+}
+
+export interface RetentionResult {
+  /** JOB_MAX_RETAINED_BYTES, the server's default. */
+  budgetMiB: number;
+  imagesPerBatch: number;
+  /** What one finished batch stores, computed: images x bytes. */
+  batchMiB: number;
+  idleRssMiB: number;
+  idleExternalMiB: number;
+  batches: Array<{
+    batch: number;
+    delivered: number;
+    /** After the batch and a full GC: external memory over idle is the stored image bytes. */
+    retainedRssMiB: number;
+    retainedExternalMiB: number;
+    storedMiB: number;
+    /** HTTP status of GET on the first batch's first image url: 200 while kept, 404 once evicted. */
+    firstBatchImageStatus: number;
+  }>;
 }
 
 export interface MemoryOptions {
@@ -64,6 +97,8 @@ export interface MemoryOptions {
   imageBytes?: number;
   latencyMs?: number;
   strategies?: MemoryStrategy[];
+  /** Batches of the largest size run in a row for the byte-budget check; 0 skips it. */
+  retentionBatches?: number;
 }
 
 const CLIENT_ENTRY = fileURLToPath(new URL('./support/memory-client.ts', import.meta.url));
@@ -76,13 +111,15 @@ export async function runMemory(options: MemoryOptions = {}): Promise<MemoryResu
   const imageBytes = options.imageBytes ?? 1_500_000;
   const latencyMs = options.latencyMs ?? 250;
   const side = 1024;
-  const strategies = options.strategies ?? ['single-response', 'subscription-per-image', 'image-per-mutation'];
+  const strategies = options.strategies ?? ['single-response', 'url-fetch', 'subscription-per-image', 'image-per-mutation'];
+  const retentionBatches = options.retentionBatches ?? 5;
   // A few distinct incompressible JPEGs; the server decodes every answer into fresh bytes anyway.
   const pool = Array.from({ length: POOL_SIZE }, () => randomJpegOfSize(imageBytes));
   let served = 0;
   const fake = await startFakeTogether({ latencyMs, imageBytes: () => pool[served++ % POOL_SIZE] as Buffer });
   const dataUrlBytes = `data:image/jpeg;base64,`.length + Math.ceil(imageBytes / 3) * 4;
   const rows: MemoryRow[] = [];
+  let retention: RetentionResult | null = null;
   try {
     for (const strategy of strategies) {
       for (const batchSize of batchSizes) {
@@ -115,6 +152,7 @@ export async function runMemory(options: MemoryOptions = {}): Promise<MemoryResu
         }
       }
     }
+    if (retentionBatches > 0) retention = await measureRetention(fake.url, fake.apiKey, retentionBatches, images, imageBytes, side);
   } finally {
     await fake.close();
   }
@@ -128,7 +166,68 @@ export async function runMemory(options: MemoryOptions = {}): Promise<MemoryResu
     generationConcurrency: GENERATION_CONCURRENCY,
     sizes: { rawMiB: mebibytes(images * imageBytes), dataUrlsMiB: mebibytes(images * dataUrlBytes) },
     rows,
+    retention,
   };
+}
+
+/**
+ * `batches` batches of `images` in a row on one server with the default JOB_MAX_RETAINED_BYTES, each asking for urls
+ * only (the recommended design; no image crosses the wire): after each, a full GC and the memory the process keeps,
+ * and whether the first batch's first image is still served.
+ */
+async function measureRetention(
+  upstreamUrl: string,
+  apiKey: string,
+  batches: number,
+  images: number,
+  imageBytes: number,
+  side: number,
+): Promise<RetentionResult> {
+  const childOptions = { upstreamUrl, apiKey, environment: { GENERATION_CONCURRENCY: String(GENERATION_CONCURRENCY) } };
+  const budgetBytes = parseConfig(benchServerEnvironment(childOptions)).jobs.maxRetainedBytes;
+  const server = await startServerChild(childOptions);
+  try {
+    const idle = await server.gc();
+    const rows: RetentionResult['batches'] = [];
+    let firstUrl: string | undefined;
+    for (let batch = 1; batch <= batches; batch += 1) {
+      const answer = await postGraphQL<{ generateWorksheetImages: { results: Array<{ status: string; url: string | null }> } }>(
+        server.url,
+        'mutation G($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id results { status url } } }',
+        { input: { images: batchImages(images, `retention batch ${batch}`, side) } },
+      );
+      const results = answer.data?.generateWorksheetImages.results ?? [];
+      firstUrl ??= results[0]?.url ?? undefined;
+      const check = firstUrl ? await fetch(new URL(firstUrl, server.url), { method: 'HEAD' }) : undefined;
+      // V8 frees Buffers' backing stores after the collection that found them dead: collect, let it sweep, collect.
+      await server.gc();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const retained = await server.gc();
+      rows.push({
+        batch,
+        delivered: results.filter((result) => result.status === 'SUCCEEDED').length,
+        retainedRssMiB: mebibytes(retained.rssBytes),
+        retainedExternalMiB: mebibytes(retained.externalBytes),
+        storedMiB: mebibytes(retained.externalBytes - idle.externalBytes),
+        firstBatchImageStatus: check?.status ?? 0,
+      });
+      const last = rows.at(-1) as RetentionResult['batches'][number];
+      console.log(
+        `  memory: byte budget, batch ${batch} of ${images}, stored ${last.storedMiB} MiB (budget ${mebibytes(budgetBytes)} MiB), ` +
+          `RSS ${last.retainedRssMiB} MiB, first batch's image: HTTP ${last.firstBatchImageStatus}`,
+      );
+    }
+    return {
+      budgetMiB: mebibytes(budgetBytes),
+      imagesPerBatch: images,
+      batchMiB: mebibytes(images * imageBytes),
+      idleRssMiB: mebibytes(idle.rssBytes),
+      idleExternalMiB: mebibytes(idle.externalBytes),
+      batches: rows,
+    };
+  } finally {
+    await server.stop();
+  }
 }
 
 function row(
@@ -156,16 +255,19 @@ function row(
       retainedExternalMiB: mebibytes(retained.externalBytes),
     },
     client: {
+      startRssMiB: mebibytes(client.rssBeforeBytes),
       maxRssMiB: mebibytes(client.maxRssBytes),
+      keptAfterGcMiB: client.keptAfterGcBytes === null ? null : mebibytes(client.keptAfterGcBytes),
       receivedMiB: mebibytes(client.bytesReceived),
       largestMessageMiB: round(client.largestMessageBytes / MIB, 2),
+      answerKiB: client.answerBytes === null ? null : round(client.answerBytes / 1024, 1),
     },
   };
 }
 
 function runClient(task: MemoryClientTask): Promise<MemoryClientReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLIENT_ENTRY], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CLIENT_ENTRY], {
       env: { ...process.env, BENCH_MEMORY_CLIENT: JSON.stringify(task) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
+import { median } from './support/statistics.js';
 import type { MemoryResult } from './memory.js';
 import type { ParallelEfficiencyResult } from './parallel-efficiency.js';
 import type { ServerOverheadResult } from './server-overhead.js';
@@ -122,17 +123,19 @@ function summaryTable(all: AllResults): string {
     const pressure = side.targets.pressure;
     const limit = side.phases.find((phase) => phase.pressure)?.rateLimit;
     const delivered = (all: boolean) => (all ? 'every image' : 'images lost');
+    const c = side.concurrency;
+    const rounds = Math.ceil(side.images / c.default);
     rows.push(
       `| 2a | no pressure: (a) within ${Math.round((calm.target - 1) * 100)}% of (b), the SDK with Promise.all | ` +
-        `GENERATION_CONCURRENCY 8 (default): ${calm.ratioDefault.toFixed(2)}x; 10 (= batch size): ${calm.ratioMatchedConcurrency.toFixed(3)}x | ` +
-        `${yes(calm.metDefault)} at the default; ${yes(calm.metMatchedConcurrency)} with concurrency >= batch size |`,
+        `GENERATION_CONCURRENCY ${c.default} (the default the contract names): ${calm.ratioDefault.toFixed(2)}x, ${rounds} rounds of ${side.latencyMs} ms where the SDK, with no limit, sends all ${side.images} at once; ` +
+        `${c.matched} (= batch size): ${calm.ratioMatchedConcurrency.toFixed(3)}x | ` +
+        `${yes(calm.metDefault)} at the default (${c.default} slots for ${side.images} images); ${yes(calm.metMatchedConcurrency)} with concurrency >= batch size |`,
     );
     rows.push(
       `| 2b | 429 when > ${limit?.maxInFlight} in flight, retry-after ${limit?.retryAfterSeconds} s: every image, within ${Math.round((pressure.target - 1) * 100)}% of ceil(N/K) x latency = ${ms(pressure.boundMs)} | ` +
-        `C = 8: ${delivered(pressure.allDelivered)}, ${pressure.ratio.toFixed(3)}x; C = 10: ${delivered(pressure.allDeliveredMatchedConcurrency)}, ${pressure.ratioMatchedConcurrency.toFixed(3)}x; ` +
-        `C = 10 with the completion-clocked 429 prototype: ${delivered(pressure.allDeliveredPrototype)}, ${pressure.ratioPrototype.toFixed(3)}x | ` +
-        `${yes(pressure.met)} at the default; ${yes(pressure.allDeliveredMatchedConcurrency && pressure.ratioMatchedConcurrency <= pressure.target)} at C = 10; ` +
-        `${yes(pressure.allDeliveredPrototype && pressure.ratioPrototype <= pressure.target)} at C = 10 with the prototype |`,
+        `C = ${c.default}: ${delivered(pressure.allDelivered)}, ${pressure.ratio.toFixed(3)}x; C = ${c.matched}: ${delivered(pressure.allDeliveredMatchedConcurrency)}, ${pressure.ratioMatchedConcurrency.toFixed(3)}x | ` +
+        `${yes(pressure.met)} at the default; ${yes(pressure.metMatchedConcurrency)} at C = ${c.matched}` +
+        `${side.targets.bothMetMatchedConcurrency ? ` (C = ${c.matched} meets 2a and 2b at once)` : ''} |`,
     );
   }
   const overhead = all.overhead?.result;
@@ -144,19 +147,34 @@ function summaryTable(all: AllResults): string {
   }
   const memory = all.memory?.result;
   if (memory) {
-    const at = (strategy: string, images: number) => memory.rows.find((row) => row.strategy === strategy && row.images === images);
-    const small = Math.min(...memory.batchSizes);
-    const today = at('single-response', memory.images);
-    const todaySmall = at('single-response', small);
-    const perImage = at('image-per-mutation', memory.images);
-    const perImageSmall = at('image-per-mutation', small);
-    const events = at('subscription-per-image', memory.images);
+    const f = memoryFigures(memory);
+    const worst = f.worst;
+    const url = f.url;
+    const retention = memory.retention;
+    const measured = [
+      worst.large
+        ? `one answer with every data URL (worst case): server peak ${worst.small?.server.peakRssMiB} MiB at ${f.small} images, ${worst.large.server.peakRssMiB} MiB at ${f.large} ` +
+          `(idle ${worst.large.server.idleRssMiB}, ${worst.slope} MiB per image); client ${worst.small?.client.maxRssMiB} / ${worst.large.client.maxRssMiB} MiB`
+        : '',
+      url.large
+        ? `urls, then GET 8 at a time, one data URL at a time (recommended): server peak ${url.small?.server.peakRssMiB} / ${url.large.server.peakRssMiB} MiB (${url.slope} MiB per image), ` +
+          `client ${url.small?.client.maxRssMiB} / ${url.large.client.maxRssMiB} MiB, largest message ${url.large.client.largestMessageMiB} MiB`
+        : '',
+      retention
+        ? `stored bytes after ${retention.batches.length} batches of ${retention.imagesPerBatch} in a row: ${retention.batches.map((batch) => batch.storedMiB).join(', ')} MiB ` +
+          `(JOB_MAX_RETAINED_BYTES ${retention.budgetMiB} MiB), RSS after GC ${retention.batches.at(-1)?.retainedRssMiB} MiB`
+        : '',
+    ].filter(Boolean);
+    const verdicts = [
+      `${f.worstGrows ? '**not bounded**' : '**bounded**'} for one answer with data URLs (the contract's worst case, up to MAX_BATCH_SIZE)`,
+      url.large
+        ? `${f.urlBounded ? '**bounded**' : '**not bounded**'} in transit with urls (largest message one image; the client keeps no image past its hand-over); the server still grows by the stored bytes, ` +
+          `${f.capHeld === undefined ? 'byte budget not measured' : f.capHeld ? `**capped** across jobs by the byte budget` : '**over** the byte budget'}`
+        : '',
+    ].filter(Boolean);
     rows.push(
       `| 4 | memory for ${memory.images} images of ~${(memory.imageBytes / 1e6).toFixed(1)} MB as data URLs: find the design that keeps it bounded | ` +
-        `today (one answer): server peak ${todaySmall?.server.peakRssMiB} MiB at ${small} images, ${today?.server.peakRssMiB} MiB at ${memory.images} (idle ${today?.server.idleRssMiB}); client ${today?.client.maxRssMiB} MiB. ` +
-        `One image per message: generateImage ${perImageSmall?.server.peakRssMiB} / ${perImage?.server.peakRssMiB} MiB, client ${perImage?.client.maxRssMiB} MiB; ` +
-        `progress events ${events?.server.peakRssMiB} MiB, client ${events?.client.maxRssMiB} MiB | ` +
-        `**not bounded** today (grows with the batch); bounded with one image per message; proposed design below |`,
+        `${measured.join('; ')} | ${verdicts.join('; ')} |`,
     );
   }
   return rows.join('\n');
@@ -217,7 +235,7 @@ machine; CPU figures are the server process's own (\`process.cpuUsage()\` in the
   sections.push(`## How to reproduce
 \`\`\`sh
 npm ci
-npm run bench                          # all four scenarios, about 3 minutes on 2 cores
+npm run bench                          # all four scenarios, about 3 to 4 minutes on 2 cores
 npm run bench -- --only memory         # one or more of: parallel, side-by-side, overhead, memory
 npm run bench -- --report              # only rebuild the chart and this page from bench/results/*.json
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" npm run bench -- --only overhead   # profile the server
@@ -258,8 +276,13 @@ ${parallel.rows
       ].join('\n');
     const pressed = side.phases.find((phase) => phase.pressure);
     const calm = side.phases.find((phase) => !phase.pressure);
+    const c = side.concurrency;
+    const rounds = Math.ceil(side.images / c.default);
+    const pressure = side.targets.pressure;
+    const median429 = (phase: typeof pressed, client: string) =>
+      median(phase?.rows.find((row) => row.client === client)?.runs.map((run) => run.upstream429) ?? []);
     sections.push(`## 2. Side by side: ${side.images} images on the same fake
-(a) this server through the GraphQL mutation; (b) the official \`together-ai\` SDK, \`client.images.generate\` for each
+(a) this server through the GraphQL mutation, at GENERATION_CONCURRENCY ${side.concurrency.default} (the default) and (a') ${side.concurrency.matched} (the batch size); (b) the official \`together-ai\` SDK, \`client.images.generate\` for each
 image with \`Promise.all\` and its default retries (2 retries, honouring retry-after); (c) one request after another,
 three attempts each (the seed system's way); (d) every request at once, three attempts each, waiting retry-after.
 Fake latency ${side.latencyMs} ms; ${side.repetitions} runs each ((c) once, it is deterministic). Each client warms up first; under
@@ -268,8 +291,11 @@ pressure every run of (a) gets a freshly started server, so the limiter never st
 ### Without pressure
 ${calm ? table(calm) : ''}
 
-At its default GENERATION_CONCURRENCY of 8 the server sends 8 images, then 2: two rounds of ${side.latencyMs} ms where the
-SDK, with no limit at all, needs one (${side.targets.noPressure.ratioDefault.toFixed(2)}x). With as many slots as images it is ${side.targets.noPressure.ratioMatchedConcurrency.toFixed(3)}x the SDK.
+GENERATION_CONCURRENCY ${c.default} is the default the public contract names (README, configuration), so (a) runs with it:
+the server sends ${c.default} images, then ${side.images - c.default}: ${rounds} rounds of ${side.latencyMs} ms where the SDK, which sends all ${side.images} at once with no limit at
+all, needs one (${side.targets.noPressure.ratioDefault.toFixed(2)}x). That is the limit doing its job, not overhead: with as many slots as images (a', C = ${c.matched}) the
+server takes ${side.targets.noPressure.ratioMatchedConcurrency.toFixed(3)}x the SDK's time, so 2a is ${side.targets.noPressure.metMatchedConcurrency ? 'met' : 'missed'} whenever GENERATION_CONCURRENCY is at least the batch size,
+and ${side.targets.noPressure.metDefault ? 'also' : 'not'} at the default for batches larger than ${c.default}.
 
 ### Under rate-limit pressure: 429 with retry-after ${pressed?.rateLimit?.retryAfterSeconds} s when more than ${pressed?.rateLimit?.maxInFlight} requests are in flight
 Best possible: ceil(${side.images} / ${pressed?.rateLimit?.maxInFlight}) x ${side.latencyMs} ms = ${ms(pressed?.boundMs ?? 0)}.
@@ -277,18 +303,14 @@ Best possible: ceil(${side.images} / ${pressed?.rateLimit?.maxInFlight}) x ${sid
 ${pressed ? table(pressed) : ''}
 
 A fixed retry budget loses images here: all requests go out at once, ${pressed?.rateLimit?.maxInFlight} get through per round, and after three
-attempts the rest give up. The server loses none: its limiter lowers its concurrency to what the upstream carried
-when it said no, and a 429 waits out retry-after without spending an attempt.
-
-How close it comes to the bound depends on whether images are still queued when the 429s arrive. At the default
-(C = 8) two images wait in the limiter's queue and use the ${side.latencyMs} ms between the first answers and the end of the
-refused images' retry-after: ${side.targets.pressure.ratio.toFixed(3)}x the bound. With C = 10 the whole batch goes out at once, ${side.images - (pressed?.rateLimit?.maxInFlight ?? 0)} images are
-refused and all sleep retry-after while the upstream, done with the first ${pressed?.rateLimit?.maxInFlight} at ${side.latencyMs} ms, sits idle:
-${side.targets.pressure.ratioMatchedConcurrency.toFixed(3)}x. So no configuration of today's server meets 2a and 2b at once. The prototype (a''),
-bench/support/completion-clocked-provider.ts, wraps the real provider so that a request refused while others are
-still in flight waits for one of them to succeed and then goes again at once (retry-after still applies when nothing
-else is in flight): at C = 10 it delivers ${side.targets.pressure.allDeliveredPrototype ? 'every image' : 'not every image'} in ${side.targets.pressure.ratioPrototype.toFixed(3)}x the bound, so with it
-and a concurrency at least the batch size both targets are met.
+attempts the rest give up. The server loses ${pressure.allDelivered && pressure.allDeliveredMatchedConcurrency ? 'none' : 'some'}: a 429 lowers the limiter's concurrency to what the upstream
+carried when it said no, and a 429 that comes back while other requests are still in flight puts the image straight
+back in the limiter's line (at most 4 times per image) instead of sleeping retry-after, so it starts as soon as a slot
+frees; only an image refused with nothing else in flight, or refused a fifth time, waits retry-after (without spending
+an attempt). At the default (C = ${c.default}) the first ${c.default} go out, the upstream takes ${pressed?.rateLimit?.maxInFlight}, and the refused ones wait in line with the
+${side.images - c.default} never sent: ${pressure.ratio.toFixed(3)}x the bound (${median429(pressed, 'server')} answers 429 per run). At C = ${c.matched} the whole batch goes out at once, the
+upstream takes ${pressed?.rateLimit?.maxInFlight} and refuses the other ${side.images - (pressed?.rateLimit?.maxInFlight ?? 0)}, which then run as the accepted ones finish: ${pressure.ratioMatchedConcurrency.toFixed(3)}x (${median429(pressed, 'server-c10')} answers 429 per run). 2b is ${pressure.met ? 'met' : 'missed'} at the default and
+${pressure.metMatchedConcurrency ? 'met' : 'missed'} at C = ${c.matched}; ${side.targets.bothMetMatchedConcurrency ? `so with GENERATION_CONCURRENCY >= the batch size the server meets 2a and 2b at once` : `no configuration measured here meets 2a and 2b at once`}.
 `);
   }
 
@@ -318,9 +340,9 @@ Event latency runs from the moment the fake built its answer for an image to the
 callback ran for that image's SUCCEEDED event. With latency 0 all images of a job are answered within a few
 milliseconds, so each job is a burst of ${p.imagesPerRound * 3 + 1} events x ${p.subscribers} subscribers; graphql-ws executes the subscription's
 selection once per subscriber and event, so the tail is the queue behind that burst, not a slow path.
-At ${t.cpuMsPerImage} ms of server CPU per image, one server process (one event loop, one core) tops out near
-${Math.round(1000 / t.cpuMsPerImage)} images/s; the measured rate is lower when the server gets less than a core (${t.serverCpuCores} here), which on
-2 shared cores depends on what else runs (see the load average above). Real images (1.5 MB each) cost far more:
+At ${t.cpuMsPerImage} ms of server CPU per image, one core's worth of CPU carries about ${Math.round(1000 / t.cpuMsPerImage)} images/s. The server process used
+${t.serverCpuCores} cores here (its CPU time counts V8's garbage-collector and libuv threads besides the one event loop), hence the
+measured ${t.imagesPerSecond} images/s; on 2 shared cores both figures depend on what else runs (see the load average above). Real images (1.5 MB each) cost far more:
 see section 4.
 `);
   }
@@ -330,16 +352,19 @@ see section 4.
     sections.push(`## 4. Memory: batches of ${memory.side}x${memory.side} images at ~${(memory.imageBytes / 1e6).toFixed(1)} MB each (incompressible JPEG) as data URLs
 The server and each client run in fresh processes of their own; fake latency ${memory.latencyMs} ms, GENERATION_CONCURRENCY
 ${memory.generationConcurrency}. Server RSS sampled every 10 ms (and the kernel's maxRSS); the client's peak is its process's maxRSS.
-Idle RSS includes tsx, the in-process TypeScript loader the benchmark runs the server with.
+Idle RSS includes tsx, the in-process TypeScript loader the benchmark runs the server with. "Client keeps after GC" is
+the client's JavaScript heap plus external memory after a full GC at the end, while it still holds what it keeps: its
+peak RSS also depends on how late V8 collects what was handed on.
 ${memory.images} images weigh ${memory.sizes.rawMiB} MiB as bytes and ${memory.sizes.dataUrlsMiB} MiB as data URLs. Each strategy runs at ${memory.batchSizes.join(' and ')}
-images, to see whether the peak grows with the batch.
+images, to see whether the peak grows with the batch; every one of them hands its caller data URLs, one per image.
+No API_TOKENS in the bench; with tokens, the image urls take the same bearer token as /graphql.
 
-| strategy | images | delivered | wall time | server idle RSS | server peak RSS | peak heap | peak external | RSS after GC | external after GC (stored image bytes) | client peak RSS | client received | largest message |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| strategy | images | delivered | wall time | server idle RSS | server peak RSS | peak heap | peak external | RSS after GC | external after GC (stored image bytes) | client peak RSS (at start) | client keeps after GC | client received | largest message |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${memory.rows
   .map(
     (row) =>
-      `| ${row.label} | ${row.images} | ${row.delivered} | ${ms(row.wallMs)}${row.batchMs !== null ? ` (batch ${ms(row.batchMs)})` : ''} | ${row.server.idleRssMiB} MiB | **${row.server.peakRssMiB} MiB** | ${row.server.peakHeapUsedMiB} MiB | ${row.server.peakExternalMiB} MiB | ${row.server.retainedRssMiB} MiB | ${row.server.retainedExternalMiB} MiB | **${row.client.maxRssMiB} MiB** | ${row.client.receivedMiB} MiB | ${row.client.largestMessageMiB} MiB |`,
+      `| ${row.label} | ${row.images} | ${row.delivered} | ${ms(row.wallMs)}${row.batchMs !== null ? ` (batch ${ms(row.batchMs)})` : ''} | ${row.server.idleRssMiB} MiB | **${row.server.peakRssMiB} MiB** | ${row.server.peakHeapUsedMiB} MiB | ${row.server.peakExternalMiB} MiB | ${row.server.retainedRssMiB} MiB | ${row.server.retainedExternalMiB} MiB | **${row.client.maxRssMiB} MiB** (${row.client.startRssMiB ?? '?'}) | ${row.client.keptAfterGcMiB ?? '?'} MiB | ${row.client.receivedMiB} MiB | ${row.client.largestMessageMiB} MiB |`,
   )
   .join('\n')}
 ${memoryFindings(memory)}`);
@@ -347,62 +372,151 @@ ${memoryFindings(memory)}`);
   return `${sections.join('\n')}`;
 }
 
-function memoryFindings(memory: MemoryResult): string {
-  const at = (strategy: string, images: number) => memory.rows.find((row) => row.strategy === strategy && row.images === images);
+type MemoryRowOf = MemoryResult['rows'][number];
+
+interface StrategyFigures {
+  small: MemoryRowOf | undefined;
+  large: MemoryRowOf | undefined;
+  /** Server peak RSS per extra image from the small batch to the large one, MiB, signed text. */
+  slope: string;
+  slopeMiB: number;
+  clientSlopeMiB: number;
+  /** What the client still holds after a GC, per extra image: near 0 when it keeps no image. */
+  clientKeptSlopeMiB: number;
+  storedSlopeMiB: number;
+}
+
+/** The figures the summary table and the findings share, with the verdicts they imply. */
+function memoryFigures(memory: MemoryResult) {
   const small = Math.min(...memory.batchSizes);
   const large = memory.images;
-  const today = at('single-response', large);
-  const todaySmall = at('single-response', small);
-  const events = at('subscription-per-image', large);
-  const eventsSmall = at('subscription-per-image', small);
-  const perImage = at('image-per-mutation', large);
-  const perImageSmall = at('image-per-mutation', small);
-  if (!today) return '';
-  const growth = (row: typeof today | undefined) => (row ? Math.round(row.server.peakRssMiB - row.server.idleRssMiB) : Number.NaN);
-  const slope = (a: typeof today | undefined, b: typeof today | undefined) => {
-    if (!a || !b || b.images === a.images) return '?';
-    const perImage = (b.server.peakRssMiB - a.server.peakRssMiB) / (b.images - a.images);
-    return `${perImage >= 0 ? '+' : '-'}${Math.abs(perImage).toFixed(1)}`;
+  const imageMiB = memory.imageBytes / 1024 / 1024;
+  const strategy = (name: string): StrategyFigures => {
+    const a = memory.rows.find((row) => row.strategy === name && row.images === small);
+    const b = memory.rows.find((row) => row.strategy === name && row.images === large);
+    const per = (pick: (row: MemoryRowOf) => number) => (a && b && b.images !== a.images ? (pick(b) - pick(a)) / (b.images - a.images) : Number.NaN);
+    const slopeMiB = per((row) => row.server.peakRssMiB);
+    return {
+      small: a,
+      large: b,
+      slopeMiB,
+      slope: Number.isNaN(slopeMiB) ? '?' : `${slopeMiB >= 0 ? '+' : '-'}${Math.abs(slopeMiB).toFixed(1)}`,
+      clientSlopeMiB: per((row) => row.client.maxRssMiB),
+      clientKeptSlopeMiB: per((row) => row.client.keptAfterGcMiB ?? Number.NaN),
+      storedSlopeMiB: per((row) => row.server.retainedExternalMiB),
+    };
   };
-  return `
-### Where the memory goes today
-One \`generateWorksheetImages\` answer holds every image at once, several times over. At ${large} images the server's RSS
-grew by ${growth(today)} MiB over idle; from ${small} to ${large} images the peak grew by ${slope(todaySmall, today)} MiB per image (the image
-itself is ${(memory.imageBytes / 1024 / 1024).toFixed(2)} MiB). Nothing bounds it but MAX_BATCH_SIZE.
-- The job store keeps every image's bytes (${memory.sizes.rawMiB} MiB for ${large}) for JOB_RETENTION_MS (1 h); its only bound is
-  JOB_MAX_RETAINED (1,000 jobs), a count, not bytes (external memory after GC: ${today.server.retainedExternalMiB} MiB).
-- The \`image\` resolver turns each into a base64 data URL string; all ${memory.sizes.dataUrlsMiB} MiB of them are alive until the
-  answer is serialised.
-- Yoga serialises the whole result with JSON.stringify into one string of the same size, and encodes it to bytes
-  for the socket. The peak heap (${today.server.peakHeapUsedMiB} MiB) is about ${(today.server.peakHeapUsedMiB / memory.sizes.dataUrlsMiB).toFixed(1)} times the data URLs: base64 strings, the
-  flattened data URLs, the JSON text and its growth buffers are all alive at the peak.
-- After a full GC the process still holds ${today.server.retainedRssMiB} MiB of RSS: V8 keeps the pages it grew into.
-The client must hold the ${today.client.receivedMiB} MiB text and the parsed data URLs at once (${today.client.maxRssMiB} MiB peak). Serialising,
-sending and parsing one such answer also costs time: the batch took ${today.batchMs !== null ? ms(today.batchMs) : '?'} by the server's stats, the whole call ${ms(today.wallMs)}.
+  const worst = strategy('single-response');
+  const url = strategy('url-fetch');
+  const retention = memory.retention;
+  const storedMax = retention ? Math.max(...retention.batches.map((batch) => batch.storedMiB)) : Number.NaN;
+  return {
+    small,
+    large,
+    imageMiB,
+    worst,
+    url,
+    events: strategy('subscription-per-image'),
+    perImage: strategy('image-per-mutation'),
+    /** Grows by more than an image's bytes per image: it holds every image, more than once. */
+    worstGrows: !(worst.slopeMiB <= imageMiB),
+    /** No message above about one image, and what the client holds after a GC does not grow by images: it keeps none. */
+    urlBounded:
+      url.large !== undefined &&
+      url.large.client.largestMessageMiB <= 1.5 * imageMiB &&
+      (Number.isNaN(url.clientKeptSlopeMiB) ? url.clientSlopeMiB : url.clientKeptSlopeMiB) < imageMiB / 10,
+    storedMax,
+    capHeld: retention ? storedMax <= retention.budgetMiB : undefined,
+  };
+}
 
-### What keeps it bounded
-Two strategies already work with today's API and carry one image per message, so what a message costs is bounded by
-the upstream concurrency, not by the batch:
+function memoryFindings(memory: MemoryResult): string {
+  const f = memoryFigures(memory);
+  const { small, large } = f;
+  const oneAnswer = f.worst.large;
+  if (!oneAnswer) return '';
+  const mib = (value: number) => `${value >= 0 ? '+' : '-'}${Math.abs(value).toFixed(1)} MiB`;
+  const imageMiB = f.imageMiB.toFixed(2);
+  const dataUrlMiB = (memory.sizes.dataUrlsMiB / memory.images).toFixed(2);
+  const sections: string[] = [];
+  sections.push(`
+### The contract's worst case: one answer with every data URL
+The contract still lets \`generateWorksheetImages\` select \`image\` for a whole batch, so this row stays as the worst
+case. Its answer holds every image at once, several times over. At ${large} images the server's RSS grew by
+${Math.round(oneAnswer.server.peakRssMiB - oneAnswer.server.idleRssMiB)} MiB over idle; from ${small} to ${large} images the peak grew by ${f.worst.slope} MiB per image (the image itself is ${imageMiB} MiB).
+Nothing bounds it but MAX_BATCH_SIZE.
+- The \`image\` resolver turns each stored image into a base64 data URL string; all ${memory.sizes.dataUrlsMiB} MiB of them are alive until
+  the answer is serialised.
+- Yoga serialises the whole result with JSON.stringify into one string of the same size, and encodes it to bytes
+  for the socket. The peak heap (${oneAnswer.server.peakHeapUsedMiB} MiB) is about ${(oneAnswer.server.peakHeapUsedMiB / memory.sizes.dataUrlsMiB).toFixed(1)} times the data URLs: base64 strings, the
+  flattened data URLs, the JSON text and its growth buffers are all alive at the peak.
+- After a full GC the process still holds ${oneAnswer.server.retainedRssMiB} MiB of RSS: V8 keeps the pages it grew into.
+The client must hold the ${oneAnswer.client.receivedMiB} MiB text and the parsed data URLs at once (${oneAnswer.client.maxRssMiB} MiB peak). Serialising,
+sending and parsing one such answer also costs time: the batch took ${oneAnswer.batchMs !== null ? ms(oneAnswer.batchMs) : '?'} by the server's stats, the whole call ${ms(oneAnswer.wallMs)}.
+`);
+
+  const url = f.url;
+  if (url.large) {
+    const u = url.large;
+    sections.push(`### The recommended design: urls in the answer, each image fetched by its url
+The mutation selects \`results { id status url mimeType }\`, no data URLs: its answer for ${large} images is ${u.client.answerKiB ?? '?'} KiB
+(${oneAnswer.client.receivedMiB} MiB with data URLs). The client then GETs each image's url (\`/images/<jobId>/<id>\`, relative to the server),
+8 at a time, and turns each body into a data URL one at a time: built, handed on, dropped. The image route writes the
+job's stored Buffer as it is, with its MIME type: ${imageMiB} MiB of binary per image instead of ${dataUrlMiB} MiB of base64 inside JSON,
+and no copy on the server's heap.
+- Server: peak ${url.small?.server.peakRssMiB} MiB at ${small} images, ${u.server.peakRssMiB} MiB at ${large} (idle ${u.server.idleRssMiB}; peak heap ${u.server.peakHeapUsedMiB} MiB against ${oneAnswer.server.peakHeapUsedMiB} MiB
+  for the one answer), ${url.slope} MiB per extra image against ${f.worst.slope} MiB. What still grows is the job store's copy of the
+  bytes, not the transfer: external memory after GC ${url.small?.server.retainedExternalMiB} / ${u.server.retainedExternalMiB} MiB (${mib(url.storedSlopeMiB)} per image, the image itself).
+- Client: peak RSS ${url.small?.client.maxRssMiB} / ${u.client.maxRssMiB} MiB (at start ${u.client.startRssMiB} MiB), ${mib(url.clientSlopeMiB)} per extra image, against ${oneAnswer.client.maxRssMiB} MiB for the one
+  answer; largest message ${u.client.largestMessageMiB} MiB, one image. At most 8 bodies and one data URL are alive by construction; after a
+  full GC at the end it holds ${url.small?.client.keptAfterGcMiB ?? '?'} / ${u.client.keptAfterGcMiB ?? '?'} MiB (${mib(url.clientKeptSlopeMiB)} per image; the one-answer client: ${oneAnswer.client.keptAfterGcMiB ?? '?'} MiB),
+  so ${f.urlBounded ? 'the growth of its peak is V8 collecting the handed-over data URLs late, not images kept' : 'it does keep images: check the client'}.
+- Time: ${ms(u.wallMs)} for the whole call (batch ${u.batchMs !== null ? ms(u.batchMs) : '?'}) against ${ms(oneAnswer.wallMs)}: no ${memory.sizes.dataUrlsMiB} MiB JSON text to build and parse.
+So what one message, one request and the client cost is ${f.urlBounded ? 'bounded by the image size and the client\'s 8 GETs, whatever the batch size' : 'not yet bounded in this run'}.
+`);
+  }
+
+  const retention = memory.retention;
+  if (retention) {
+    const last = retention.batches.at(-1);
+    const firstEvicted = retention.batches.find((batch) => batch.firstBatchImageStatus === 404);
+    sections.push(`### What still grows: the bytes each job stores, capped by the byte budget
+Every finished job keeps its images' bytes (${imageMiB} MiB each, ${retention.batchMiB} MiB for ${retention.imagesPerBatch} images) for JOB_RETENTION_MS (1 h), so that its
+urls, \`generationJob\` and late progress subscribers can still get them. The job store now counts those bytes:
+JOB_MAX_RETAINED_BYTES (default ${retention.budgetMiB} MiB) evicts the oldest finished jobs first, besides JOB_MAX_RETAINED (1,000 jobs).
+Measured on one server with the defaults: ${retention.batches.length} batches of ${retention.imagesPerBatch} in a row, each asking for urls only; after each, two full GCs,
+then the memory kept and a HEAD on the first batch's first url (idle: RSS ${retention.idleRssMiB} MiB, external ${retention.idleExternalMiB} MiB).
+
+| after batch | delivered | stored image bytes (external over idle) | RSS after GC | first batch's first image |
+| ---: | ---: | ---: | ---: | --- |
+${retention.batches.map((batch) => `| ${batch.batch} | ${batch.delivered}/${retention.imagesPerBatch} | ${batch.storedMiB} MiB | ${batch.retainedRssMiB} MiB | HTTP ${batch.firstBatchImageStatus} |`).join('\n')}
+
+The stored bytes rise by one batch's worth each time (${retention.batchMiB} MiB computed) ${
+      firstEvicted
+        ? `until the next batch would pass ${retention.budgetMiB} MiB: finishing batch ${firstEvicted.batch} evicted batch 1 (its url now answers 404), and from then
+on they stay at ${last?.storedMiB} MiB, ${f.capHeld ? 'within' : 'above'} the budget.`
+        : `and stay ${f.capHeld ? 'within' : 'above'} the budget (${f.storedMax} MiB at most; no eviction was needed in ${retention.batches.length} batches).`
+    } RSS after GC ${firstEvicted ? 'levels off too, at' : 'reaches'} ${last?.retainedRssMiB} MiB, ${
+      last ? Math.round(last.retainedRssMiB - retention.idleRssMiB) : '?'
+    } MiB over idle for ${last?.storedMiB} MiB stored: the allocator and V8 keep
+the pages the batches grew into, so the footprint stops growing but sits above idle + stored bytes. The budget counts finished jobs only: a running job holds its bytes
+outside it (up to MAX_BATCH_SIZE x the image size), and the newest finished job is kept whatever its size, so what the
+store retains is at most the larger of the budget and the newest job, plus the running jobs.
+`);
+  }
+
+  const events = f.events;
+  const perImage = f.perImage;
+  sections.push(`### The other strategies that carry one image per message
 - **generateImage per placeholder, 8 at a time**: nothing is stored, so the server holds only what is in flight:
-  peak ${perImageSmall?.server.peakRssMiB} MiB at ${small} images, ${perImage?.server.peakRssMiB} MiB at ${large} (${slope(perImageSmall, perImage)} MiB per extra image); client ${perImage?.client.maxRssMiB} MiB. But the batch
+  peak ${perImage.small?.server.peakRssMiB} MiB at ${small} images, ${perImage.large?.server.peakRssMiB} MiB at ${large} (${perImage.slope} MiB per extra image); client ${perImage.large?.client.maxRssMiB} MiB. But the batch
   loses its job, its progress stream and its idempotency key.
 - **each image in its own progress event** (startWorksheetImages without images, then generationProgress selecting
-  \`image { image }\`): the client holds one data URL at a time (${events?.client.maxRssMiB} MiB peak, largest message ${events?.client.largestMessageMiB} MiB); the server's
-  transient memory is bounded, but its job store still keeps every image (peak ${eventsSmall?.server.peakRssMiB} MiB at ${small} images,
-  ${events?.server.peakRssMiB} MiB at ${large}: ${slope(eventsSmall, events)} MiB per extra image, about the image itself).
-- Not possible today: fetching a job's results a page or one image at a time. \`generationJob(id)\` has no argument
-  to choose results, so asking it for \`image\` is the same 100-image answer.
-
-The design that keeps the server bounded without losing the batch (a change in src/, not made by the benchmark):
-1. Serve images by reference: \`ImageResult.url\` (e.g. \`/images/{jobId}/{imageId}\`, same auth as /graphql) answered by
-   a plain HTTP handler that writes the stored bytes with their content type: 1.5 MB of binary instead of 2 MB of
-   base64 inside JSON, no copy on the heap, cacheable, usable as \`<img src>\`.
-2. Let clients choose results: \`GenerationJob.results(ids: [ID!], first: Int, after: ID)\`, so a client that wants
-   data URLs takes them a page at a time; and document that \`generateWorksheetImages\` with \`image\` selected is
-   for small batches (or cap the data-URL bytes of one answer and answer BAD_USER_INPUT past it).
-3. Give the job store a byte budget (JOB_MAX_RETAINED_BYTES, evicting the oldest finished jobs' bytes first) or keep
-   the bytes on disk / in an object store, so retention is bounded in bytes, not only in jobs.
-With 1 and 2 the server's peak is bounded by the upstream concurrency and the page size whatever the batch size, and
-with 3 what it retains is bounded too.
-`;
+  \`image { image }\`): the client holds one data URL at a time (${events.large?.client.maxRssMiB} MiB peak, largest message ${events.large?.client.largestMessageMiB} MiB); the
+  server's job store keeps every image as with urls (peak ${events.small?.server.peakRssMiB} MiB at ${small} images, ${events.large?.server.peakRssMiB} MiB at ${large}:
+  ${events.slope} MiB per extra image), but the images travel as base64 inside WebSocket frames.
+- Results paging (\`GenerationJob.results(first, after)\`) is not in the API; with urls it is not needed for size, the
+  url answer for ${large} images being ${url.large?.client.answerKiB ?? '?'} KiB.
+`);
+  return sections.join('\n');
 }

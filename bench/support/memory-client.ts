@@ -4,8 +4,11 @@
  * MemoryClientReport to the parent over IPC.
  *
  * Strategies, all possible with the current API:
- * - single-response: one generateWorksheetImages mutation whose answer carries all the data URLs (today's design);
- *   the client necessarily holds the whole answer at once.
+ * - single-response: one generateWorksheetImages mutation whose answer carries all the data URLs (the contract's
+ *   worst case); the client necessarily holds the whole answer at once.
+ * - url-fetch: the design the server recommends for large batches. The mutation asks for `results { id status url
+ *   mimeType }` only, then the client GETs each image's url, 8 at a time, and turns each into a data URL one at a time,
+ *   handing it on and keeping none, so that it delivers data URLs to its caller like the other strategies.
  * - subscription-per-image: startWorksheetImages without images, then generationProgress events that carry each
  *   image's data URL as it succeeds, one at a time; the client hands each image on and keeps none.
  * - image-per-mutation: generateImage once per placeholder, 8 at a time; each answer carries one data URL.
@@ -14,7 +17,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { batchImages, postGraphQL } from './clients.js';
 
-export type MemoryStrategy = 'single-response' | 'subscription-per-image' | 'image-per-mutation';
+export type MemoryStrategy = 'single-response' | 'url-fetch' | 'subscription-per-image' | 'image-per-mutation';
 
 export interface MemoryClientTask {
   strategy: MemoryStrategy;
@@ -22,7 +25,7 @@ export interface MemoryClientTask {
   wsUrl: string;
   images: number;
   side: number;
-  /** Client-side concurrency of image-per-mutation. */
+  /** Client-side concurrency of image-per-mutation and of url-fetch's GETs. */
   concurrency: number;
 }
 
@@ -36,10 +39,14 @@ export interface MemoryClientReport {
   imageBytes: number;
   /** The server's own stats.durationMs for the batch, when the strategy asks for it. */
   batchMs: number | null;
-  /** The largest single answer the client had to hold. */
+  /** The GraphQL answer of the batch's mutation, for the strategies that send one (single-response, url-fetch). */
+  answerBytes: number | null;
+  /** The largest single answer the client had to hold (GraphQL answer, WebSocket frame or image body). */
   largestMessageBytes: number;
   rssBeforeBytes: number;
   maxRssBytes: number;
+  /** heapUsed + external after a full GC at the end, while the client still holds what it keeps (null without --expose-gc). */
+  keptAfterGcBytes: number | null;
 }
 
 const task = JSON.parse(process.env.BENCH_MEMORY_CLIENT ?? '{}') as MemoryClientTask;
@@ -50,6 +57,7 @@ let imagesDelivered = 0;
 let bytesReceived = 0;
 let imageBytes = 0;
 let largestMessageBytes = 0;
+let answerBytes: number | null = null;
 let batchMs: number | null = null;
 
 /** Checks a data URL the way a client that uses it would, and counts it. */
@@ -71,11 +79,46 @@ switch (task.strategy) {
       { input: { images } },
     );
     bytesReceived = answer.bytes;
+    answerBytes = answer.bytes;
     largestMessageBytes = answer.bytes;
     answer.data?.generateWorksheetImages.results.forEach((result) => accept(result.image));
     batchMs = answer.data?.generateWorksheetImages.stats.durationMs ?? null;
     // An editor keeps what it received until it has placed the images; so does this client, until it has measured.
     kept = answer;
+    break;
+  }
+  case 'url-fetch': {
+    const answer = await postGraphQL<{
+      generateWorksheetImages: {
+        stats: { durationMs: number };
+        results: Array<{ id: string; status: string; url: string | null; mimeType: string | null }>;
+      };
+    }>(
+      task.url,
+      'mutation G($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id stats { durationMs } results { id status url mimeType } } }',
+      { input: { images } },
+    );
+    bytesReceived = answer.bytes;
+    answerBytes = answer.bytes;
+    largestMessageBytes = answer.bytes;
+    batchMs = answer.data?.generateWorksheetImages.stats.durationMs ?? null;
+    const results = answer.data?.generateWorksheetImages.results ?? [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < results.length) {
+        const result = results[next++];
+        if (!result?.url || !result.mimeType) continue;
+        // The url is relative to the server; no API_TOKENS in the bench, else the same bearer token as /graphql.
+        const response = await fetch(new URL(result.url, task.url));
+        const body = Buffer.from(await response.arrayBuffer());
+        bytesReceived += body.length;
+        largestMessageBytes = Math.max(largestMessageBytes, body.length);
+        if (!response.ok || response.headers.get('content-type') !== result.mimeType) continue;
+        // One data URL at a time: built, handed on (checked and counted), dropped.
+        accept(`data:${result.mimeType};base64,${body.toString('base64')}`);
+      }
+    };
+    await Promise.all(Array.from({ length: task.concurrency }, () => worker()));
     break;
   }
   case 'subscription-per-image': {
@@ -133,6 +176,14 @@ switch (task.strategy) {
   }
 }
 
+// What the client still holds once done: a full GC first, so that only live objects count (a peak RSS also reflects
+// how late V8 collects what was handed on).
+// Two collections with a pause between: V8 frees dead Buffers' backing stores after the collection that found them.
+const collect = (globalThis as { gc?: () => void }).gc;
+collect?.();
+await new Promise((resolve) => setTimeout(resolve, 250));
+collect?.();
+const afterGc = process.memoryUsage();
 const report: MemoryClientReport = {
   strategy: task.strategy,
   wallMs: performance.now() - started,
@@ -140,9 +191,11 @@ const report: MemoryClientReport = {
   bytesReceived,
   imageBytes,
   largestMessageBytes,
+  answerBytes,
   batchMs,
   rssBeforeBytes,
   maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  keptAfterGcBytes: collect ? afterGc.heapUsed + afterGc.external : null,
 };
 process.send?.(report, () => {
   kept = undefined;

@@ -6,8 +6,6 @@
  */
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { createProvider } from '../../src/providers/create-provider.js';
-import { completionClocked } from './completion-clocked-provider.js';
 import type { ServerRequest, ServerUsage } from './server-child.js';
 
 // Sampling memory costs a little CPU, so only the memory scenario turns it on (BENCH_MEMORY_SAMPLING_MS).
@@ -18,9 +16,7 @@ const send = (message: unknown): void => {
 };
 
 const config = parseConfig(process.env);
-// Only the side-by-side benchmark's prototype row sets this; every other measurement runs the server as it is.
-const prototype = process.env.BENCH_PROTOTYPE === 'completion-clocked';
-const app = buildApp(config, prototype ? { provider: completionClocked(createProvider(config)) } : {});
+const app = buildApp(config);
 const url = await app.start();
 
 // resourceUsage().maxRSS is the kernel's peak for the whole life of the process; sampling gives the peaks of one
