@@ -39,10 +39,23 @@ interface Panel {
 
 const PANEL_WIDTH = 520;
 const PANEL_HEIGHT = 300;
-const COLORS = { blue: '#3b6fb6', orange: '#e0823d', green: '#4c9a5b', grey: '#8a8a8a', red: '#c0392b', purple: '#7d5ba6', lilac: '#b9a3d6' };
+const COLORS = {
+  blue: '#3b6fb6',
+  orange: '#e0823d',
+  green: '#4c9a5b',
+  grey: '#8a8a8a',
+  red: '#c0392b',
+  purple: '#7d5ba6',
+  lilac: '#b9a3d6',
+};
 
 export function renderChart(input: ChartInput): string {
-  const panels = [parallelPanel(input.parallel), sideBySidePanel(input.sideBySide), overheadPanel(input.overhead), memoryPanel(input.memory)];
+  const panels = [
+    parallelPanel(input.parallel),
+    sideBySidePanel(input.sideBySide),
+    overheadPanel(input.overhead),
+    memoryPanel(input.memory),
+  ];
   const width = PANEL_WIDTH * 2;
   const height = PANEL_HEIGHT * 2;
   const drawn = panels.map((panel, index) => {
@@ -89,7 +102,12 @@ function sideBySidePanel(result: SideBySideResult | undefined): Panel | undefine
     const calmRow = calm?.rows.find((row) => row.client === client);
     const pressedRow = pressed?.rows.find((row) => row.client === client);
     const bars: Bar[] = [];
-    if (calmRow) bars.push({ value: calmRow.medianWallMs / 1000, color: COLORS.blue, caption: `${(calmRow.medianWallMs / 1000).toFixed(2)}` });
+    if (calmRow)
+      bars.push({
+        value: calmRow.medianWallMs / 1000,
+        color: COLORS.blue,
+        caption: `${(calmRow.medianWallMs / 1000).toFixed(2)}`,
+      });
     else bars.push({ value: 0, color: COLORS.blue, caption: '' });
     if (pressedRow) {
       const delivered = Math.round(pressedRow.worstSuccessRate * result.images);
@@ -111,7 +129,9 @@ function sideBySidePanel(result: SideBySideResult | undefined): Panel | undefine
       { color: COLORS.orange, label: `429 when > ${pressed?.rateLimit?.maxInFlight ?? '?'} in flight` },
       { color: COLORS.red, label: 'images lost' },
     ],
-    ...(pressed ? { line: { value: pressed.boundMs / 1000, label: `rate-limit bound ${pressed.boundMs / 1000} s` } } : {}),
+    ...(pressed
+      ? { line: { value: pressed.boundMs / 1000, label: `rate-limit bound ${pressed.boundMs / 1000} s` } }
+      : {}),
   };
 }
 
@@ -127,7 +147,12 @@ function overheadPanel(result: ServerOverheadResult | undefined): Panel | undefi
       { label: 'p99', bars: [{ value: latency.p99, color: COLORS.green }] },
       { label: 'max', bars: [{ value: latency.max, color: COLORS.grey }] },
     ],
-    legend: [{ color: COLORS.green, label: `upstream answer -> subscriber callback; ${result.throughput.cpuMsPerImage} CPU ms/image` }],
+    legend: [
+      {
+        color: COLORS.green,
+        label: `upstream answer -> subscriber callback; ${result.throughput.cpuMsPerImage} CPU ms/image`,
+      },
+    ],
   };
 }
 
@@ -151,10 +176,18 @@ function memoryPanel(result: MemoryResult | undefined): Panel | undefined {
       const bars: Bar[] = sizes.map((size, index) => {
         const row = rows.find((candidate) => candidate.images === size);
         const value = row?.server.peakRssMiB ?? 0;
-        return { value, color: shades[Math.max(0, shades.length - sizes.length + index)] ?? COLORS.purple, caption: `${Math.round(value)}` };
+        return {
+          value,
+          color: shades[Math.max(0, shades.length - sizes.length + index)] ?? COLORS.purple,
+          caption: `${Math.round(value)}`,
+        };
       });
       const client = rows.find((row) => row.images === largest);
-      bars.push({ value: client?.client.maxRssMiB ?? 0, color: COLORS.orange, caption: `${Math.round(client?.client.maxRssMiB ?? 0)}` });
+      bars.push({
+        value: client?.client.maxRssMiB ?? 0,
+        color: COLORS.orange,
+        caption: `${Math.round(client?.client.maxRssMiB ?? 0)}`,
+      });
       return { label: short[strategy] ?? strategy, bars };
     }),
     legend: [
@@ -178,16 +211,19 @@ function drawPanel(panel: Panel): string {
   const values = panel.groups.flatMap((group) => group.bars.map((bar) => bar.value));
   const highest = Math.max(...values, panel.line?.value ?? 0, floor + 1e-9);
   const ceiling = floor + niceCeiling((highest - floor) * 1.15);
-  const scale = (value: number) => top + plotHeight - ((Math.max(value, floor) - floor) / (ceiling - floor)) * plotHeight;
+  const scale = (value: number) =>
+    top + plotHeight - ((Math.max(value, floor) - floor) / (ceiling - floor)) * plotHeight;
   const parts: string[] = [];
-  parts.push(`<text x="${left}" y="20" font-size="13" font-weight="bold">${escape(panel.title)}</text>`);
+  parts.push(`<text x="${left}" y="20" font-size="13" font-weight="bold">${escapeXml(panel.title)}</text>`);
   for (let step = 0; step <= 4; step += 1) {
     const value = floor + ((ceiling - floor) * step) / 4;
     const y = scale(value);
     parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${y}" y2="${y}" stroke="#e4e4e4"/>`);
     parts.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#555">${formatTick(value)}</text>`);
   }
-  parts.push(`<text x="12" y="${top + plotHeight / 2}" transform="rotate(-90 12 ${top + plotHeight / 2})" text-anchor="middle" fill="#555">${escape(panel.unit)}</text>`);
+  parts.push(
+    `<text x="12" y="${top + plotHeight / 2}" transform="rotate(-90 12 ${top + plotHeight / 2})" text-anchor="middle" fill="#555">${escapeXml(panel.unit)}</text>`,
+  );
   const groupWidth = plotWidth / Math.max(1, panel.groups.length);
   panel.groups.forEach((group, groupIndex) => {
     const barWidth = Math.min(44, (groupWidth * 0.8) / Math.max(1, group.bars.length));
@@ -196,29 +232,45 @@ function drawPanel(panel: Panel): string {
       const x = start + barIndex * barWidth;
       const y = scale(bar.value);
       const height = top + plotHeight - y;
-      parts.push(`<rect x="${x + 1}" y="${y}" width="${barWidth - 2}" height="${Math.max(0, height)}" fill="${bar.color}"/>`);
+      parts.push(
+        `<rect x="${x + 1}" y="${y}" width="${barWidth - 2}" height="${Math.max(0, height)}" fill="${bar.color}"/>`,
+      );
       const caption = bar.caption ?? formatTick(bar.value);
-      if (caption) parts.push(`<text x="${x + barWidth / 2}" y="${y - 4}" text-anchor="middle" font-size="9">${escape(caption)}</text>`);
-      if (bar.note) parts.push(`<text x="${x + barWidth / 2}" y="${y - 15}" text-anchor="middle" font-size="9" fill="${bar.color}">${escape(bar.note)}</text>`);
+      if (caption)
+        parts.push(
+          `<text x="${x + barWidth / 2}" y="${y - 4}" text-anchor="middle" font-size="9">${escapeXml(caption)}</text>`,
+        );
+      if (bar.note)
+        parts.push(
+          `<text x="${x + barWidth / 2}" y="${y - 15}" text-anchor="middle" font-size="9" fill="${bar.color}">${escapeXml(bar.note)}</text>`,
+        );
     });
-    parts.push(`<text x="${left + groupIndex * groupWidth + groupWidth / 2}" y="${top + plotHeight + 14}" text-anchor="middle">${escape(group.label)}</text>`);
+    parts.push(
+      `<text x="${left + groupIndex * groupWidth + groupWidth / 2}" y="${top + plotHeight + 14}" text-anchor="middle">${escapeXml(group.label)}</text>`,
+    );
   });
   if (panel.line) {
     const y = scale(panel.line.value);
-    parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${y}" y2="${y}" stroke="${COLORS.red}" stroke-dasharray="5 3"/>`);
+    parts.push(
+      `<line x1="${left}" x2="${left + plotWidth}" y1="${y}" y2="${y}" stroke="${COLORS.red}" stroke-dasharray="5 3"/>`,
+    );
   }
-  parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#333"/>`);
+  parts.push(
+    `<line x1="${left}" x2="${left + plotWidth}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#333"/>`,
+  );
   let legendX = left;
   const legendY = PANEL_HEIGHT - 30;
   for (const entry of panel.legend) {
     parts.push(`<rect x="${legendX}" y="${legendY - 9}" width="10" height="10" fill="${entry.color}"/>`);
-    parts.push(`<text x="${legendX + 14}" y="${legendY}">${escape(entry.label)}</text>`);
+    parts.push(`<text x="${legendX + 14}" y="${legendY}">${escapeXml(entry.label)}</text>`);
     legendX += 24 + entry.label.length * 5.6;
   }
   if (panel.line) {
     const y = legendY + 16;
-    parts.push(`<line x1="${left}" x2="${left + 10}" y1="${y - 4}" y2="${y - 4}" stroke="${COLORS.red}" stroke-dasharray="3 2"/>`);
-    parts.push(`<text x="${left + 14}" y="${y}" fill="${COLORS.red}">${escape(panel.line.label)}</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${left + 10}" y1="${y - 4}" y2="${y - 4}" stroke="${COLORS.red}" stroke-dasharray="3 2"/>`,
+    );
+    parts.push(`<text x="${left + 14}" y="${y}" fill="${COLORS.red}">${escapeXml(panel.line.label)}</text>`);
   }
   return parts.join('\n');
 }
@@ -243,6 +295,6 @@ function formatTick(value: number): string {
   return value.toFixed(2).replace(/\.?0+$/, '');
 }
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

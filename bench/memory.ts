@@ -111,7 +111,12 @@ export async function runMemory(options: MemoryOptions = {}): Promise<MemoryResu
   const imageBytes = options.imageBytes ?? 1_500_000;
   const latencyMs = options.latencyMs ?? 250;
   const side = 1024;
-  const strategies = options.strategies ?? ['single-response', 'url-fetch', 'subscription-per-image', 'image-per-mutation'];
+  const strategies = options.strategies ?? [
+    'single-response',
+    'url-fetch',
+    'subscription-per-image',
+    'image-per-mutation',
+  ];
   const retentionBatches = options.retentionBatches ?? 5;
   // A few distinct incompressible JPEGs; the server decodes every answer into fresh bytes anyway.
   const pool = Array.from({ length: POOL_SIZE }, () => randomJpegOfSize(imageBytes));
@@ -152,7 +157,8 @@ export async function runMemory(options: MemoryOptions = {}): Promise<MemoryResu
         }
       }
     }
-    if (retentionBatches > 0) retention = await measureRetention(fake.url, fake.apiKey, retentionBatches, images, imageBytes, side);
+    if (retentionBatches > 0)
+      retention = await measureRetention(fake.url, fake.apiKey, retentionBatches, images, imageBytes, side);
   } finally {
     await fake.close();
   }
@@ -191,7 +197,9 @@ async function measureRetention(
     const rows: RetentionResult['batches'] = [];
     let firstUrl: string | undefined;
     for (let batch = 1; batch <= batches; batch += 1) {
-      const answer = await postGraphQL<{ generateWorksheetImages: { results: Array<{ status: string; url: string | null }> } }>(
+      const answer = await postGraphQL<{
+        generateWorksheetImages: { results: Array<{ status: string; url: string | null }> };
+      }>(
         server.url,
         'mutation G($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id results { status url } } }',
         { input: { images: batchImages(images, `retention batch ${batch}`, side) } },

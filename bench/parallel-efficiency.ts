@@ -44,7 +44,9 @@ export interface ParallelEfficiencyOptions {
   repetitions?: number;
 }
 
-export async function runParallelEfficiency(options: ParallelEfficiencyOptions = {}): Promise<ParallelEfficiencyResult> {
+export async function runParallelEfficiency(
+  options: ParallelEfficiencyOptions = {},
+): Promise<ParallelEfficiencyResult> {
   const batchSizes = options.batchSizes ?? [1, 4, 10, 50];
   const latencyMs = options.latencyMs ?? 500;
   const concurrency = options.concurrency ?? 8;
@@ -69,7 +71,10 @@ export async function runParallelEfficiency(options: ParallelEfficiencyOptions =
       let succeeded = Number.POSITIVE_INFINITY;
       for (let repetition = 0; repetition < repetitions; repetition += 1) {
         fake.reset();
-        const run = await generateThroughServer(server.url, batchImages(images, `efficiency ${images} run ${repetition}`, side));
+        const run = await generateThroughServer(
+          server.url,
+          batchImages(images, `efficiency ${images} run ${repetition}`, side),
+        );
         wallMs.push(run.wallMs);
         durations.push(run.job.stats.durationMs);
         maxUpstreamInFlight = Math.max(maxUpstreamInFlight, fake.maxInFlight);
@@ -89,7 +94,9 @@ export async function runParallelEfficiency(options: ParallelEfficiencyOptions =
         succeeded,
         met: ratio <= PARALLEL_EFFICIENCY_TARGET && succeeded === images,
       });
-      console.log(`  parallel efficiency: ${images} images, median ${Math.round(medianWallMs)} ms, ideal ${idealMs} ms, ratio ${ratio.toFixed(3)}`);
+      console.log(
+        `  parallel efficiency: ${images} images, median ${Math.round(medianWallMs)} ms, ideal ${idealMs} ms, ratio ${ratio.toFixed(3)}`,
+      );
     }
   } finally {
     await server.stop();

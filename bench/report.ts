@@ -394,7 +394,8 @@ function memoryFigures(memory: MemoryResult) {
   const strategy = (name: string): StrategyFigures => {
     const a = memory.rows.find((row) => row.strategy === name && row.images === small);
     const b = memory.rows.find((row) => row.strategy === name && row.images === large);
-    const per = (pick: (row: MemoryRowOf) => number) => (a && b && b.images !== a.images ? (pick(b) - pick(a)) / (b.images - a.images) : Number.NaN);
+    const per = (pick: (row: MemoryRowOf) => number) =>
+      a && b && b.images !== a.images ? (pick(b) - pick(a)) / (b.images - a.images) : Number.NaN;
     const slopeMiB = per((row) => row.server.peakRssMiB);
     return {
       small: a,
@@ -472,7 +473,7 @@ and no copy on the server's heap.
   full GC at the end it holds ${url.small?.client.keptAfterGcMiB ?? '?'} / ${u.client.keptAfterGcMiB ?? '?'} MiB (${mib(url.clientKeptSlopeMiB)} per image; the one-answer client: ${oneAnswer.client.keptAfterGcMiB ?? '?'} MiB),
   so ${f.urlBounded ? 'the growth of its peak is V8 collecting the handed-over data URLs late, not images kept' : 'it does keep images: check the client'}.
 - Time: ${ms(u.wallMs)} for the whole call (batch ${u.batchMs !== null ? ms(u.batchMs) : '?'}) against ${ms(oneAnswer.wallMs)}: no ${memory.sizes.dataUrlsMiB} MiB JSON text to build and parse.
-So what one message, one request and the client cost is ${f.urlBounded ? 'bounded by the image size and the client\'s 8 GETs, whatever the batch size' : 'not yet bounded in this run'}.
+So what one message, one request and the client cost is ${f.urlBounded ? "bounded by the image size and the client's 8 GETs, whatever the batch size" : 'not yet bounded in this run'}.
 `);
   }
 

@@ -25,10 +25,15 @@ function chosenScenarios(argv: readonly string[]): ScenarioName[] {
   if (argv.includes('--report')) return [];
   const index = argv.indexOf('--only');
   if (index === -1) return Object.keys(SCENARIOS) as ScenarioName[];
-  const names = (argv[index + 1] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const names = (argv[index + 1] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = names.filter((name) => !(name in SCENARIOS));
   if (names.length === 0 || unknown.length > 0) {
-    throw new TypeError(`--only takes a comma-separated list of ${Object.keys(SCENARIOS).join(', ')}; got "${argv[index + 1] ?? ''}"`);
+    throw new TypeError(
+      `--only takes a comma-separated list of ${Object.keys(SCENARIOS).join(', ')}; got "${argv[index + 1] ?? ''}"`,
+    );
   }
   return names as ScenarioName[];
 }
@@ -49,11 +54,19 @@ for (const name of scenarios) {
   const result = await scenario.run();
   const durationMs = Math.round(performance.now() - scenarioStarted);
   const after = loadAverage();
-  saveResult(scenario.key, { ranAt: new Date().toISOString(), machine: host, durationMs, loadAverage: { before, after }, result });
+  saveResult(scenario.key, {
+    ranAt: new Date().toISOString(),
+    machine: host,
+    durationMs,
+    loadAverage: { before, after },
+    result,
+  });
   console.log(`  (${(durationMs / 1000).toFixed(1)} s, load average ${before} -> ${after})`);
 }
 
 const summary = writeReport(loadResults());
 console.log(`\n${summary}`);
 const wrote = scenarios.length > 0 ? 'bench/results/*.json, ' : '';
-console.log(`\nwrote ${wrote}bench/results/benchmarks.svg and docs/benchmarks.md in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+console.log(
+  `\nwrote ${wrote}bench/results/benchmarks.svg and docs/benchmarks.md in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);

@@ -111,8 +111,12 @@ async function measureThroughput(options: ServerOverheadOptions): Promise<Server
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
         body: JSON.stringify({ query, variables: { input: { images } } }),
       });
-      const body = (await response.body.json()) as { data?: { generateWorksheetImages: GeneratedJob }; errors?: unknown };
-      if (!body.data) throw new Error(`throughput mutation failed (HTTP ${response.statusCode}): ${JSON.stringify(body.errors)}`);
+      const body = (await response.body.json()) as {
+        data?: { generateWorksheetImages: GeneratedJob };
+        errors?: unknown;
+      };
+      if (!body.data)
+        throw new Error(`throughput mutation failed (HTTP ${response.statusCode}): ${JSON.stringify(body.errors)}`);
       return body.data.generateWorksheetImages;
     };
 
@@ -312,7 +316,9 @@ async function runRound(
   );
   // The subscribe messages must reach the server before the job starts, or the replay would be what is measured.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const started = await postGraphQL<{ startWorksheetImages: { id: string } }>(graphqlUrl, START_MUTATION, { input: { jobId, images: batch } });
+  const started = await postGraphQL<{ startWorksheetImages: { id: string } }>(graphqlUrl, START_MUTATION, {
+    input: { jobId, images: batch },
+  });
   if (!started.data) throw new Error(`startWorksheetImages failed: ${JSON.stringify(started.errors)}`);
   const counts = await Promise.all(finished);
   events = counts.reduce((sum, count) => sum + count, 0);

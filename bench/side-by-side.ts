@@ -66,7 +66,13 @@ export interface SideBySideResult {
   concurrency: { default: number; matched: number };
   phases: SideBySidePhase[];
   targets: {
-    noPressure: { target: number; ratioDefault: number; ratioMatchedConcurrency: number; metDefault: boolean; metMatchedConcurrency: boolean };
+    noPressure: {
+      target: number;
+      ratioDefault: number;
+      ratioMatchedConcurrency: number;
+      metDefault: boolean;
+      metMatchedConcurrency: boolean;
+    };
     pressure: {
       target: number;
       boundMs: number;
@@ -107,8 +113,15 @@ export async function runSideBySide(options: SideBySideOptions = {}): Promise<Si
     // Without pressure. Each client gets a warm-up call first, so no one pays for connection setup or code loading.
     fake.setRateLimit(undefined);
     const calm: SideBySideRow[] = [];
-    for (const [client, concurrency] of [['server', DEFAULT_CONCURRENCY], ['server-c10', count]] as const) {
-      const server = await startServerChild({ upstreamUrl: fake.url, apiKey: fake.apiKey, environment: { GENERATION_CONCURRENCY: String(concurrency) } });
+    for (const [client, concurrency] of [
+      ['server', DEFAULT_CONCURRENCY],
+      ['server-c10', count],
+    ] as const) {
+      const server = await startServerChild({
+        upstreamUrl: fake.url,
+        apiKey: fake.apiKey,
+        environment: { GENERATION_CONCURRENCY: String(concurrency) },
+      });
       try {
         await generateThroughServer(server.url, batchImages(concurrency, 'warm-up'));
         calm.push(await measure(client, count, fake, repetitions, () => generateThroughServer(server.url, images())));
@@ -143,14 +156,19 @@ export async function runSideBySide(options: SideBySideOptions = {}): Promise<Si
     pressed.push(await measure('server', count, fake, repetitions, freshServerRun(DEFAULT_CONCURRENCY), rateLimit));
     pressed.push(await measure('server-c10', count, fake, repetitions, freshServerRun(count), rateLimit));
     pressed.push(await measure('sdk', count, fake, repetitions, () => generateWithSdk(upstream, images()), rateLimit));
-    pressed.push(await measure('sequential', count, fake, 1, () => generateOneAfterAnother(upstream, images()), rateLimit));
-    pressed.push(await measure('plain-loop', count, fake, repetitions, () => generateWithPlainLoop(upstream, images()), rateLimit));
+    pressed.push(
+      await measure('sequential', count, fake, 1, () => generateOneAfterAnother(upstream, images()), rateLimit),
+    );
+    pressed.push(
+      await measure('plain-loop', count, fake, repetitions, () => generateWithPlainLoop(upstream, images()), rateLimit),
+    );
 
     const phases: SideBySidePhase[] = [
       { pressure: false, rateLimit: null, boundMs: latencyMs, rows: calm },
       { pressure: true, rateLimit, boundMs: Math.ceil(count / maxInFlight) * latencyMs, rows: pressed },
     ];
-    const wall = (rows: SideBySideRow[], client: ClientName) => rows.find((row) => row.client === client)?.medianWallMs ?? Number.NaN;
+    const wall = (rows: SideBySideRow[], client: ClientName) =>
+      rows.find((row) => row.client === client)?.medianWallMs ?? Number.NaN;
     const sdkCalm = wall(calm, 'sdk');
     const ratioDefault = wall(calm, 'server') / sdkCalm;
     const ratioMatched = wall(calm, 'server-c10') / sdkCalm;

@@ -71,7 +71,13 @@ let jobsDone = 0;
 
 const subscribersPerBatch = Math.max(1, Math.floor(subscribersTotal / batches));
 const clients: Client[] = Array.from({ length: subscribersPerBatch * batches }, () =>
-  createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: (error) => errors.push(`ws: ${String(error)}`) }),
+  createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    onNonLazyError: (error) => errors.push(`ws: ${String(error)}`),
+  }),
 );
 
 const SUBSCRIPTION = `subscription($jobId: ID!) { generationProgress(jobId: $jobId) { sequence done image { id status } } }`;
@@ -80,7 +86,9 @@ const START = `mutation($input: GenerateWorksheetImagesInput!) { startWorksheetI
 function follow(client: Client, jobId: string, prompts: Map<string, string>, countLatency: boolean): Promise<void> {
   return new Promise((resolve) => {
     let lastSequence = 0;
-    client.subscribe<{ generationProgress: { sequence: number; done: boolean; image: { id: string; status: string } | null } }>(
+    client.subscribe<{
+      generationProgress: { sequence: number; done: boolean; image: { id: string; status: string } | null };
+    }>(
       { query: SUBSCRIPTION, variables: { jobId } },
       {
         next: ({ data, errors: graphQLErrors }) => {
@@ -93,7 +101,8 @@ function follow(client: Client, jobId: string, prompts: Map<string, string>, cou
             const answered = answeredAt.get(prompts.get(event.image.id) ?? '');
             if (answered !== undefined) latencies.push(performance.now() - answered);
           }
-          if (event.image?.status === 'FAILED' || event.image?.status === 'CANCELLED') errors.push(`image ${event.image.status}`);
+          if (event.image?.status === 'FAILED' || event.image?.status === 'CANCELLED')
+            errors.push(`image ${event.image.status}`);
         },
         error: (error) => {
           errors.push(`subscription error: ${JSON.stringify(error)}`);
@@ -123,7 +132,8 @@ async function worker(index: number, deadline: number): Promise<void> {
       body: JSON.stringify({ query: START, variables: { input: { jobId, images } } }),
     });
     const body = (await response.json()) as { errors?: Array<{ message: string }> };
-    if (response.status !== 200 || body.errors) errors.push(`start: ${response.status} ${body.errors?.[0]?.message ?? ''}`);
+    if (response.status !== 200 || body.errors)
+      errors.push(`start: ${response.status} ${body.errors?.[0]?.message ?? ''}`);
     await Promise.all(following);
     imagesDone += batchSize;
     jobsDone += 1;
@@ -141,7 +151,8 @@ const exitCode = await new Promise<number | null>((resolve) => server.once('exit
 await fake.close();
 
 latencies.sort((a, b) => a - b);
-const percentile = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : NaN);
+const percentile = (p: number) =>
+  latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : NaN;
 const result = {
   date: new Date().toISOString(),
   settings: { subscribers: clients.length, concurrentBatches: batches, batchSize, durationMs, upstreamLatencyMs },
@@ -150,19 +161,23 @@ const result = {
   imagesPerSecond: Number((imagesDone / (elapsedMs / 1000)).toFixed(1)),
   errors: errors.length,
   firstErrors: errors.slice(0, 5),
-  eventLatencyMs: { p50: Number(percentile(50).toFixed(1)), p99: Number(percentile(99).toFixed(1)), samples: latencies.length },
+  eventLatencyMs: {
+    p50: Number(percentile(50).toFixed(1)),
+    p99: Number(percentile(99).toFixed(1)),
+    samples: latencies.length,
+  },
   serverPeakRssMiB: Number((peakRssKiB / 1024).toFixed(1)),
   serverExitCode: exitCode,
 };
 mkdirSync('loadtest/results', { recursive: true });
 writeFileSync('loadtest/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(
-  [
+  `${[
     `subscribers ${result.settings.subscribers}, concurrent batches ${batches} x ${batchSize} images, ${durationMs / 1000} s, upstream latency ${upstreamLatencyMs} ms`,
     `jobs ${jobsDone}, images ${imagesDone} (${result.imagesPerSecond}/s)`,
     `errors ${result.errors}${result.errors ? `: ${result.firstErrors.join(' | ')}` : ''}`,
     `event latency p50 ${result.eventLatencyMs.p50} ms, p99 ${result.eventLatencyMs.p99} ms (${latencies.length} samples)`,
     `server peak RSS ${result.serverPeakRssMiB} MiB, exit code ${exitCode}`,
-  ].join('\n') + '\n',
+  ].join('\n')}\n`,
 );
 process.exit(result.errors === 0 && exitCode === 0 ? 0 : 1);

@@ -19,11 +19,13 @@ export async function buildWeb(outDir = join(import.meta.dirname, '..', 'dist', 
   mkdirSync(outDir, { recursive: true });
   const files = { 'app.js': js, 'app.css': css, 'index.html': html };
   for (const [name, text] of Object.entries(files)) writeFileSync(join(outDir, name), text);
-  return Object.entries(files).map(([name, text]) => `${join(outDir, name)} (${(Buffer.byteLength(text) / 1024).toFixed(1)} KiB)`);
+  return Object.entries(files).map(
+    ([name, text]) => `${join(outDir, name)} (${(Buffer.byteLength(text) / 1024).toFixed(1)} KiB)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // Quiet by default: `npm start` builds first, and the server's first line must be its URL.
   const written = await buildWeb();
-  if (process.argv.includes("--verbose")) for (const line of written) process.stdout.write(`wrote ${line}\n`);
+  if (process.argv.includes('--verbose')) for (const line of written) process.stdout.write(`wrote ${line}\n`);
 }

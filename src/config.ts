@@ -71,7 +71,10 @@ const integer = (name: string, min: number, max: number, fallback: number) =>
       if (value === undefined) return fallback;
       const parsed = Number(value);
       if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-        context.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}, got "${value}"` });
+        context.addIssue({
+          code: 'custom',
+          message: `${name} must be a whole number from ${min} to ${max}, got "${value}"`,
+        });
         return z.NEVER;
       }
       return parsed;
@@ -97,9 +100,7 @@ const environmentSchema = z.object({
   TOGETHER_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'TOGETHER_BASE_URL must be an http(s) URL, e.g. https://api.together.ai/v1' })
     .default('https://api.together.ai/v1'),
-  IMAGE_PROVIDER: z
-    .enum(['together', 'local'], { error: 'IMAGE_PROVIDER must be "together" or "local"' })
-    .optional(),
+  IMAGE_PROVIDER: z.enum(['together', 'local'], { error: 'IMAGE_PROVIDER must be "together" or "local"' }).optional(),
   IMAGE_MODEL: z.string().default('black-forest-labs/FLUX.1-schnell'),
   IMAGE_STEPS: integer('IMAGE_STEPS', 1, 50, 4),
   IMAGE_MIN_SIDE: integer('IMAGE_MIN_SIDE', 16, 4096, 64),

@@ -39,7 +39,10 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger({ level: 'trace', secrets: [], destination });
-  server = await startTestServer({ API_TOKENS: `${tokenA}, ${tokenB}`, QUOTA_IMAGES_PER_MINUTE: '5' }, { provider, logger });
+  server = await startTestServer(
+    { API_TOKENS: `${tokenA}, ${tokenB}`, QUOTA_IMAGES_PER_MINUTE: '5' },
+    { provider, logger },
+  );
 });
 afterEach(async () => {
   await Promise.all(
@@ -66,7 +69,10 @@ function wsClient(connectionParams?: Record<string, unknown>): RecordingWsClient
 }
 
 /** A graphql-ws client that authenticates with the upgrade request's Authorization header, as a Node client can. */
-function wsClientWithHeader(authorization: string): { client: Client; closeEvents: Array<{ code: number; reason: string }> } {
+function wsClientWithHeader(authorization: string): {
+  client: Client;
+  closeEvents: Array<{ code: number; reason: string }>;
+} {
   const closeEvents: Array<{ code: number; reason: string }> = [];
   class HeaderWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
@@ -85,7 +91,9 @@ describe('access over HTTP with API_TOKENS set', () => {
     const { status, body, headers } = await post('{ generationJob(id: "x") { id } }');
     expect(status).toBe(401);
     expect(headers.get('www-authenticate')).toMatch(/^Bearer\b/);
-    expect(body).toEqual({ errors: [{ message: expect.stringContaining('Authorization: Bearer'), extensions: { code: 'UNAUTHENTICATED' } }] });
+    expect(body).toEqual({
+      errors: [{ message: expect.stringContaining('Authorization: Bearer'), extensions: { code: 'UNAUTHENTICATED' } }],
+    });
   });
 
   it.each([
@@ -125,7 +133,11 @@ describe('access over HTTP with API_TOKENS set', () => {
   it('lets a CORS preflight through without a token (browsers never send one there)', async () => {
     const response = await fetch(server.url, {
       method: 'OPTIONS',
-      headers: { origin: 'https://editor.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: 'https://editor.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     expect(response.status).toBeLessThan(300);
   });
@@ -179,10 +191,16 @@ describe('image quota per token (QUOTA_IMAGES_PER_MINUTE=5)', () => {
   it('lets a 3-image batch through, refuses the next 3 with RATE_LIMITED and how long to wait, and spares other tokens', async () => {
     const first = await post(GENERATE_MUTATION, { input: { images: images(3, 'quota a1') } }, bearer(tokenA));
     expect(first.body.errors).toBeUndefined();
-    expect(first.body.data).toMatchObject({ generateWorksheetImages: { status: 'COMPLETED', stats: { successful: 3 } } });
+    expect(first.body.data).toMatchObject({
+      generateWorksheetImages: { status: 'COMPLETED', stats: { successful: 3 } },
+    });
 
     const calls = provider.calls;
-    const second = await post(GENERATE_MUTATION, { input: { jobId: 'quota-over-1', images: images(3, 'quota a2') } }, bearer(tokenA));
+    const second = await post(
+      GENERATE_MUTATION,
+      { input: { jobId: 'quota-over-1', images: images(3, 'quota a2') } },
+      bearer(tokenA),
+    );
     expect(second.status).toBe(429);
     expect(second.body.data).toBeUndefined();
     const error = second.body.errors?.[0];
@@ -195,26 +213,43 @@ describe('image quota per token (QUOTA_IMAGES_PER_MINUTE=5)', () => {
     expect(provider.calls).toBe(calls);
     expect(await server.app.jobs.get('quota-over-1')).toBeUndefined();
 
-    const other = await post(GENERATE_MUTATION, { input: { jobId: 'quota-b-1', images: images(3, 'quota b1') } }, bearer(tokenB));
+    const other = await post(
+      GENERATE_MUTATION,
+      { input: { jobId: 'quota-b-1', images: images(3, 'quota b1') } },
+      bearer(tokenB),
+    );
     expect(other.body.errors).toBeUndefined();
     expect(other.body.data).toMatchObject({ generateWorksheetImages: { stats: { successful: 3 } } });
   });
 
   it('applies the same quota to mutations sent over WebSocket', async () => {
     const ws = wsClient({ authorization: `Bearer ${tokenA}` });
-    const { results } = await collectSubscription(ws.client, GENERATE_MUTATION, { input: { images: images(3, 'quota ws') } }).done;
-    expect(results[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
+    const { results } = await collectSubscription(ws.client, GENERATE_MUTATION, {
+      input: { images: images(3, 'quota ws') },
+    }).done;
+    expect(results[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: expect.any(Number),
+    });
     expect(results[0]?.errors?.[0]?.extensions).not.toHaveProperty('http');
   });
 
   it('does not count a repeated jobId again: the retry answers the existing job and spends nothing', async () => {
     // tokenB has used 3 of 5: the same job again is free, 2 more images fit, and then nothing does.
-    const again = await post(GENERATE_MUTATION, { input: { jobId: 'quota-b-1', images: images(3, 'quota b1') } }, bearer(tokenB));
+    const again = await post(
+      GENERATE_MUTATION,
+      { input: { jobId: 'quota-b-1', images: images(3, 'quota b1') } },
+      bearer(tokenB),
+    );
     expect(again.body.errors).toBeUndefined();
     expect(again.body.data).toMatchObject({ generateWorksheetImages: { id: 'quota-b-1' } });
     const two = await post(GENERATE_MUTATION, { input: { images: images(2, 'quota b2') } }, bearer(tokenB));
     expect(two.body.errors).toBeUndefined();
-    const one = await post('mutation { generateImage(prompt: "one more", width: 256, height: 256) { status } }', undefined, bearer(tokenB));
+    const one = await post(
+      'mutation { generateImage(prompt: "one more", width: 256, height: 256) { status } }',
+      undefined,
+      bearer(tokenB),
+    );
     expect(one.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 

@@ -154,7 +154,9 @@ afterAll(() => {
 });
 
 describe('worksheet-images generate, in process on the embedded provider', () => {
-  it('writes one PNG per placeholder and worksheet.json whose src names the files', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('writes one PNG per placeholder and worksheet.json whose src names the files', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const outDir = join(freshDirectory(), 'out');
     const run = await runCli(['generate', writeInput(twoPageWorksheet()), '--out', outDir]);
 
@@ -166,7 +168,9 @@ describe('worksheet-images generate, in process on the embedded provider', () =>
     expect(run.stderr).toMatch(/^progress 3\/3$/m);
   });
 
-  it('keeps data URLs in worksheet.json with --embed, and still writes the files', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('keeps data URLs in worksheet.json with --embed, and still writes the files', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const outDir = freshDirectory();
     const run = await runCli(['generate', writeInput(twoPageWorksheet()), '-o', outDir, '--embed']);
 
@@ -193,7 +197,9 @@ describe('worksheet-images generate, on a server', () => {
   });
   afterAll(() => server.close());
 
-  it('writes one PNG per placeholder and worksheet.json whose src names the files', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('writes one PNG per placeholder and worksheet.json whose src names the files', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const outDir = freshDirectory();
     const run = await runCli(['generate', writeInput(twoPageWorksheet()), '--out', outDir, '--url', server.url]);
 
@@ -202,10 +208,19 @@ describe('worksheet-images generate, on a server', () => {
     expect(run.stdout).toMatch(/succeeded: 3 of 3/);
   });
 
-  it('reports bad input from the server as one line naming the worksheet field, exit 1', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('reports bad input from the server as one line naming the worksheet field, exit 1', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const worksheet = twoPageWorksheet();
     (worksheet.pages[1]!.elements[1] as { width: number }).width = 5000;
-    const run = await runCli(['generate', writeInput(worksheet, 'too-wide.json'), '-o', freshDirectory(), '--url', server.url]);
+    const run = await runCli([
+      'generate',
+      writeInput(worksheet, 'too-wide.json'),
+      '-o',
+      freshDirectory(),
+      '--url',
+      server.url,
+    ]);
 
     expectOneLineError(run, 1, /bad input: pages\[1\]\.elements\[1\]\.width: .*1792/);
   });
@@ -286,7 +301,16 @@ describe('worksheet-images generate, on a server that requires access tokens', (
 
   it('sends --token and generates', { timeout: CLI_TIMEOUT_MS }, async () => {
     const outDir = freshDirectory();
-    const run = await runCli(['generate', writeInput(twoPageWorksheet()), '-o', outDir, '-u', server.url, '-t', 'a-valid-token']);
+    const run = await runCli([
+      'generate',
+      writeInput(twoPageWorksheet()),
+      '-o',
+      outDir,
+      '-u',
+      server.url,
+      '-t',
+      'a-valid-token',
+    ]);
 
     expect(run.code, run.stderr).toBe(0);
     expectIllustrated(outDir);
@@ -308,7 +332,16 @@ describe('worksheet-images generate, on a server that requires access tokens', (
   });
 
   it('says the token was refused when it is wrong, exit 1', { timeout: CLI_TIMEOUT_MS }, async () => {
-    const run = await runCli(['generate', writeInput(twoPageWorksheet()), '-o', freshDirectory(), '-u', server.url, '-t', 'wrong']);
+    const run = await runCli([
+      'generate',
+      writeInput(twoPageWorksheet()),
+      '-o',
+      freshDirectory(),
+      '-u',
+      server.url,
+      '-t',
+      'wrong',
+    ]);
 
     expectOneLineError(run, 1, /refused the access token: Invalid access token/);
     expect(run.stderr).not.toContain('wrong');
@@ -327,17 +360,29 @@ describe('worksheet-images errors: one line on stderr, no stack trace, the docum
   });
 
   it('JSON that is not a worksheet exits 1, naming the field', { timeout: CLI_TIMEOUT_MS }, async () => {
-    const run = await runCli(['generate', writeInput('{"pages": {"elements": []}}', 'shape.json'), '--out', freshDirectory()]);
+    const run = await runCli([
+      'generate',
+      writeInput('{"pages": {"elements": []}}', 'shape.json'),
+      '--out',
+      freshDirectory(),
+    ]);
     expectOneLineError(run, 1, /shape\.json is not a worksheet .*pages: .*expected array/);
   });
 
   it('an image element without a width exits 1, naming the field', { timeout: CLI_TIMEOUT_MS }, async () => {
     const worksheet = { pages: [{ elements: [{ type: 'image', prompt: 'A cat', height: 64 }] }] };
-    const run = await runCli(['generate', writeInput(JSON.stringify(worksheet), 'no-width.json'), '--out', freshDirectory()]);
+    const run = await runCli([
+      'generate',
+      writeInput(JSON.stringify(worksheet), 'no-width.json'),
+      '--out',
+      freshDirectory(),
+    ]);
     expectOneLineError(run, 1, /pages\[0\]\.elements\[0\]\.width/);
   });
 
-  it('bad input in process exits 1, naming the worksheet field and the limit', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('bad input in process exits 1, naming the worksheet field and the limit', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const worksheet = twoPageWorksheet();
     (worksheet.pages[0]!.elements[2] as { height: number }).height = 9000;
     const run = await runCli(['generate', writeInput(worksheet, 'too-tall.json'), '--out', freshDirectory()]);
@@ -350,7 +395,9 @@ describe('worksheet-images errors: one line on stderr, no stack trace, the docum
     expectOneLineError(run, 1, /cannot reach the server at http:\/\/127\.0\.0\.1:\d+\/graphql \(ECONNREFUSED\)/);
   });
 
-  it('an output directory that cannot be made exits 1 before anything is generated', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('an output directory that cannot be made exits 1 before anything is generated', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const blocker = writeInput('not a directory', 'blocker');
     const run = await runCli(['generate', writeInput(twoPageWorksheet()), '--out', join(blocker, 'out')]);
     expectOneLineError(run, 1, /cannot create the output directory/);
@@ -370,7 +417,9 @@ describe('worksheet-images errors: one line on stderr, no stack trace, the docum
 });
 
 describe('worksheet-images --help and --version', () => {
-  it('--help explains every option, the worksheet format and the exit codes, exit 0', { timeout: CLI_TIMEOUT_MS }, async () => {
+  it('--help explains every option, the worksheet format and the exit codes, exit 0', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
     const run = await runCli(['--help']);
 
     expect(run.code).toBe(0);

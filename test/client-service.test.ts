@@ -229,9 +229,13 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
     const updates: GenerationProgress[] = [];
     const finalStates = new Map<string, string>();
 
-    const illustrated = await polling.generateImagesForWorksheet(animalsWorksheet(), (progress) => updates.push(progress), {
-      onImage: (image) => finalStates.set(image.id, image.status),
-    });
+    const illustrated = await polling.generateImagesForWorksheet(
+      animalsWorksheet(),
+      (progress) => updates.push(progress),
+      {
+        onImage: (image) => finalStates.set(image.id, image.status),
+      },
+    );
     await polling.dispose();
 
     expect(illustrated.status).toBe('COMPLETED');
@@ -269,7 +273,12 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
     );
 
     expect(illustrated.status).toBe('CANCELLED');
-    expect(illustrated.results.map((result) => result.status)).toEqual(['SUCCEEDED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
+    expect(illustrated.results.map((result) => result.status)).toEqual([
+      'SUCCEEDED',
+      'CANCELLED',
+      'CANCELLED',
+      'CANCELLED',
+    ]);
     expect(illustrated.results[1]?.error).toMatchObject({ code: 'CANCELLED' });
     expect([...finalStates.values()]).toEqual(['SUCCEEDED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
     expect(illustrated.stats).toMatchObject({ total: 4, successful: 1, cancelled: 3, pending: 0 });
@@ -347,9 +356,7 @@ describe('the client module', () => {
 
     const outside = specifiers.filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('../'));
     const relativeOutside = specifiers.filter((specifier) => specifier.startsWith('../'));
-    expect(new Set(outside)).toEqual(
-      new Set(['graphql', 'graphql-ws/client', '@graphql-typed-document-node/core']),
-    );
+    expect(new Set(outside)).toEqual(new Set(['graphql', 'graphql-ws/client', '@graphql-typed-document-node/core']));
     expect(new Set(relativeOutside)).toEqual(new Set(['../worksheet/worksheet.js']));
   });
 });

@@ -51,7 +51,10 @@ describe('configuration', () => {
 
   it('turns GraphiQL and introspection off in production unless asked for', () => {
     expect(parseConfig({ NODE_ENV: 'production' })).toMatchObject({ graphiql: false, introspection: false });
-    expect(parseConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' })).toMatchObject({ graphiql: true, introspection: false });
+    expect(parseConfig({ NODE_ENV: 'production', GRAPHIQL: 'true' })).toMatchObject({
+      graphiql: true,
+      introspection: false,
+    });
   });
 
   it('splits API_TOKENS on commas and ignores blanks', () => {

@@ -17,21 +17,25 @@ import { startTestServer, type TestServer } from './support/test-server.js';
  * bystander must be served throughout.
  */
 const attemptsByPrompt = new Map<string, number>();
-const status = (code: number, body?: object): FakeBehavior => ({ kind: 'status', status: code, ...(body ? { body } : {}) });
+const status = (code: number, body?: object): FakeBehavior => ({
+  kind: 'status',
+  status: code,
+  ...(body ? { body } : {}),
+});
 
 /** What the fake does for the n-th attempt (1-based) at a prompt, by the prompt's first word. */
 const SCENARIOS: Record<string, (attempt: number) => FakeBehavior> = {
-  'burst503': (attempt) => (attempt <= 2 ? status(503) : { kind: 'ok' }),
-  'always503': () => status(503),
-  'storm429with': (attempt) => (attempt <= 3 ? rateLimited({ retryAfterMs: 100 }) : { kind: 'ok' }),
-  'storm429without': () => rateLimited(),
-  'hung': () => ({ kind: 'hang' }),
-  'reset': () => ({ kind: 'resetMidBody' }),
-  'malformed': () => ({ kind: 'malformedJson' }),
-  'html': () => ({ kind: 'wrongContentType' }),
-  'flagged': () => flagged(),
-  'unauthorized': () => status(401, errorBody('Invalid API key', 'invalid_api_key')),
-  'broke': () => status(402, errorBody('Credit limit exceeded', 'billing')),
+  burst503: (attempt) => (attempt <= 2 ? status(503) : { kind: 'ok' }),
+  always503: () => status(503),
+  storm429with: (attempt) => (attempt <= 3 ? rateLimited({ retryAfterMs: 100 }) : { kind: 'ok' }),
+  storm429without: () => rateLimited(),
+  hung: () => ({ kind: 'hang' }),
+  reset: () => ({ kind: 'resetMidBody' }),
+  malformed: () => ({ kind: 'malformedJson' }),
+  html: () => ({ kind: 'wrongContentType' }),
+  flagged: () => flagged(),
+  unauthorized: () => status(401, errorBody('Invalid API key', 'invalid_api_key')),
+  broke: () => status(402, errorBody('Credit limit exceeded', 'billing')),
 };
 
 const EXPECTED: Record<string, { status: string; code: string | null; attempts?: number }> = {
@@ -89,7 +93,12 @@ interface Result {
 }
 
 async function batch(kind: string, count: number): Promise<{ status: string; results: Result[] }> {
-  const images = Array.from({ length: count }, (_, index) => ({ id: `0-${index}`, prompt: `${kind} picture ${index}`, width: 256, height: 256 }));
+  const images = Array.from({ length: count }, (_, index) => ({
+    id: `0-${index}`,
+    prompt: `${kind} picture ${index}`,
+    width: 256,
+    height: 256,
+  }));
   const { body } = await postGraphQL(server.url, GENERATE_MUTATION, { input: { images } });
   expect(body.errors).toBeUndefined();
   return (body.data as { generateWorksheetImages: { status: string; results: Result[] } }).generateWorksheetImages;
@@ -109,7 +118,9 @@ describe('a bad upstream', () => {
       }
     })();
 
-    const outcomes = await Promise.all(Object.keys(SCENARIOS).map(async (kind) => [kind, await batch(kind, 3)] as const));
+    const outcomes = await Promise.all(
+      Object.keys(SCENARIOS).map(async (kind) => [kind, await batch(kind, 3)] as const),
+    );
     bystanderRunning = false;
     await bystander;
 
@@ -117,7 +128,11 @@ describe('a bad upstream', () => {
       const expected = EXPECTED[kind]!;
       expect(job.status, kind).toBe('COMPLETED');
       for (const result of job.results) {
-        expect({ kind, status: result.status, code: result.error?.code ?? null }).toEqual({ kind, status: expected.status, code: expected.code });
+        expect({ kind, status: result.status, code: result.error?.code ?? null }).toEqual({
+          kind,
+          status: expected.status,
+          code: expected.code,
+        });
         if (expected.attempts !== undefined) expect(result.attempts, kind).toBe(expected.attempts);
         if (result.error) expect(result.error.message.length, kind).toBeGreaterThan(10);
       }

@@ -7,15 +7,23 @@ import {
   type ImageStatus,
   type ProgressEvent,
 } from '../src/generation/types.js';
-import { expectedImageBytes, flagged, rateLimited, type FakeBehavior, type FakeGenerationRequest, type FakeTogether } from './support/fake-together.js';
-import { imageRequests, useGenerationHarness, type GenerationHarness } from './support/generation-harness.js';
+import {
+  expectedImageBytes,
+  flagged,
+  rateLimited,
+  type FakeBehavior,
+  type FakeGenerationRequest,
+  type FakeTogether,
+} from './support/fake-together.js';
+import { imageRequests, useGenerationHarness } from './support/generation-harness.js';
 
 const start = useGenerationHarness();
 
 /** Every image of the batch has ended: succeeded, failed or cancelled, and the stats agree. */
 function expectEveryImageTerminal(batch: BatchResult, total: number): void {
   expect(batch.results).toHaveLength(total);
-  for (const result of batch.results) expect(TERMINAL_STATUSES.has(result.status), `${result.id} is ${result.status}`).toBe(true);
+  for (const result of batch.results)
+    expect(TERMINAL_STATUSES.has(result.status), `${result.id} is ${result.status}`).toBe(true);
   expect(batch.stats.total).toBe(total);
   expect(batch.stats.pending).toBe(0);
   expect(batch.stats.successful + batch.stats.failed + batch.stats.cancelled).toBe(total);
@@ -58,7 +66,10 @@ const status = (code: number): FakeBehavior => ({ kind: 'status', status: code }
 
 describe('a batch against a healthy upstream', () => {
   it('generates every image, returns them in request order, and counts them in the stats', async () => {
-    const { service, fake } = await start({ concurrency: 4, fake: { latencyMs: (request) => (request.prompt.endsWith(' 0') ? 150 : 20) } });
+    const { service, fake } = await start({
+      concurrency: 4,
+      fake: { latencyMs: (request) => (request.prompt.endsWith(' 0') ? 150 : 20) },
+    });
     const requests = imageRequests(10);
 
     const batch = await service.generateBatch(requests);
@@ -79,8 +90,19 @@ describe('a batch against a healthy upstream', () => {
 
   it('generates a single image with the same machinery', async () => {
     const { service, fake } = await start();
-    const result = await service.generateImage({ id: 'only', prompt: 'a lighthouse at dusk', width: 768, height: 512, seed: 3 });
-    expect(result).toMatchObject({ id: 'only', status: 'SUCCEEDED', attempts: 1, dimensions: { width: 768, height: 512 } });
+    const result = await service.generateImage({
+      id: 'only',
+      prompt: 'a lighthouse at dusk',
+      width: 768,
+      height: 512,
+      seed: 3,
+    });
+    expect(result).toMatchObject({
+      id: 'only',
+      status: 'SUCCEEDED',
+      attempts: 1,
+      dimensions: { width: 768, height: 512 },
+    });
     expect(fake.requests[0]?.body).toMatchObject({ seed: 3, width: 768, height: 512 });
   });
 });
@@ -186,16 +208,19 @@ describe('retries', () => {
     ['HTTP 503', status(503), 'UPSTREAM_UNAVAILABLE'],
     ['HTTP 500', status(500), 'UPSTREAM_UNAVAILABLE'],
     ['a connection reset', { kind: 'reset' }, 'UPSTREAM_UNAVAILABLE'],
-  ] as const)('fails with the last code, marked retryable, once maxAttempts are spent on %s', async (_name, behavior, code) => {
-    const { service, fake } = await start({ maxAttempts: 3, fake: { behavior } });
-    const batch = await service.generateBatch(imageRequests(1));
-    expectEveryImageTerminal(batch, 1);
-    const [result] = batch.results;
-    expect(result).toMatchObject({ status: 'FAILED', attempts: 3, image: null, error: { code, retryable: true } });
-    expect(result?.error?.message).toContain('Gave up after 3 attempts');
-    expect(batch.stats).toMatchObject({ failed: 1, retries: 2 });
-    expect(fake.requests).toHaveLength(3);
-  });
+  ] as const)(
+    'fails with the last code, marked retryable, once maxAttempts are spent on %s',
+    async (_name, behavior, code) => {
+      const { service, fake } = await start({ maxAttempts: 3, fake: { behavior } });
+      const batch = await service.generateBatch(imageRequests(1));
+      expectEveryImageTerminal(batch, 1);
+      const [result] = batch.results;
+      expect(result).toMatchObject({ status: 'FAILED', attempts: 3, image: null, error: { code, retryable: true } });
+      expect(result?.error?.message).toContain('Gave up after 3 attempts');
+      expect(batch.stats).toMatchObject({ failed: 1, retries: 2 });
+      expect(fake.requests).toHaveLength(3);
+    },
+  );
 
   it.each([
     [400, 'INVALID_REQUEST'],
@@ -207,7 +232,11 @@ describe('retries', () => {
     const { service, fake } = await start({ maxAttempts: 3, fake: { behavior: status(code) } });
     const batch = await service.generateBatch(imageRequests(1));
     expectEveryImageTerminal(batch, 1);
-    expect(batch.results[0]).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: errorCode, retryable: false } });
+    expect(batch.results[0]).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { code: errorCode, retryable: false },
+    });
     expect(batch.stats.retries).toBe(0);
     expect(fake.requests).toHaveLength(1);
   });
@@ -223,8 +252,18 @@ describe('a flagged prompt', () => {
     });
     const batch = await service.generateBatch(requests);
     expectEveryImageTerminal(batch, 5);
-    expect(batch.results.map((result) => result.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED', 'SUCCEEDED']);
-    expect(batch.results[2]).toMatchObject({ attempts: 1, image: null, error: { code: 'CONTENT_FLAGGED', retryable: false } });
+    expect(batch.results.map((result) => result.status)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'FAILED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    expect(batch.results[2]).toMatchObject({
+      attempts: 1,
+      image: null,
+      error: { code: 'CONTENT_FLAGGED', retryable: false },
+    });
     expect(requestsFor(fake, flaggedPrompt)).toHaveLength(1);
     expect(batch.stats).toMatchObject({ successful: 4, failed: 1, retries: 0 });
     expect(batch.status).toBe('COMPLETED');
@@ -261,7 +300,8 @@ describe('a refused key or account stops the batch', () => {
     });
     const batch = await service.generateBatch(requests);
     expectEveryImageTerminal(batch, 6);
-    for (const result of batch.results) expect(result).toMatchObject({ status: 'FAILED', error: { code: 'OUT_OF_CREDITS' } });
+    for (const result of batch.results)
+      expect(result).toMatchObject({ status: 'FAILED', error: { code: 'OUT_OF_CREDITS' } });
     expect(fake.requests.length).toBeLessThanOrEqual(3);
     expect(batch.results.slice(3).map((result) => result.attempts)).toEqual([0, 0, 0]);
     expect(fake.counters.responsesByStatus[200]).toBeUndefined();
@@ -294,7 +334,11 @@ describe('rate limits', () => {
 
   it('does not spend attempts on 429s', async () => {
     const { service, fake } = await start({ maxAttempts: 1 });
-    fake.enqueue(rateLimited({ retryAfterMs: 20 }), rateLimited({ retryAfterMs: 20 }), rateLimited({ retryAfterMs: 20 }));
+    fake.enqueue(
+      rateLimited({ retryAfterMs: 20 }),
+      rateLimited({ retryAfterMs: 20 }),
+      rateLimited({ retryAfterMs: 20 }),
+    );
     const batch = await service.generateBatch(imageRequests(1));
     expectEveryImageTerminal(batch, 1);
     expect(batch.results[0]).toMatchObject({ status: 'SUCCEEDED', attempts: 4, error: null });
@@ -311,7 +355,11 @@ describe('rate limits', () => {
   });
 
   it('gives up with RATE_LIMITED once waiting would pass rateLimitMaxWaitMs', async () => {
-    const { service, fake } = await start({ maxAttempts: 1, rateLimitMaxWaitMs: 250, fake: { behavior: rateLimited({ retryAfterMs: 100 }) } });
+    const { service, fake } = await start({
+      maxAttempts: 1,
+      rateLimitMaxWaitMs: 250,
+      fake: { behavior: rateLimited({ retryAfterMs: 100 }) },
+    });
     const batch = await service.generateBatch(imageRequests(1));
     expectEveryImageTerminal(batch, 1);
     expect(batch.results[0]).toMatchObject({ status: 'FAILED', error: { code: 'RATE_LIMITED', retryable: true } });
@@ -392,14 +440,24 @@ describe('the upstream limiter', () => {
 
 describe('the per-attempt timeout', () => {
   it('ends a hung attempt, retries it, and fails TIMEOUT once attempts are spent, closing the hung requests', async () => {
-    const { service, fake } = await start({ maxAttempts: 2, upstreamTimeoutMs: 300, fake: { behavior: { kind: 'hang' } } });
+    const { service, fake } = await start({
+      maxAttempts: 2,
+      upstreamTimeoutMs: 300,
+      fake: { behavior: { kind: 'hang' } },
+    });
     const batch = await service.generateBatch(imageRequests(1));
     expectEveryImageTerminal(batch, 1);
-    expect(batch.results[0]).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'TIMEOUT', retryable: true } });
+    expect(batch.results[0]).toMatchObject({
+      status: 'FAILED',
+      attempts: 2,
+      error: { code: 'TIMEOUT', retryable: true },
+    });
     expect(batch.results[0]?.error?.message).toContain('300 ms');
     expect(fake.requests).toHaveLength(2);
     await expect.poll(() => fake.inFlight, { timeout: 5_000 }).toBe(0);
-    await expect.poll(() => fake.requests.map((request) => request.outcome), { timeout: 5_000 }).toEqual(['abandoned', 'abandoned']);
+    await expect
+      .poll(() => fake.requests.map((request) => request.outcome), { timeout: 5_000 })
+      .toEqual(['abandoned', 'abandoned']);
   });
 
   it('lets a retry after a timeout succeed', async () => {
@@ -422,12 +480,18 @@ describe('cancellation', () => {
     expectEveryImageTerminal(batch, 6);
     expect(batch.status).toBe('CANCELLED');
     for (const result of batch.results) {
-      expect(result).toMatchObject({ status: 'CANCELLED', image: null, error: { code: 'CANCELLED', retryable: false } });
+      expect(result).toMatchObject({
+        status: 'CANCELLED',
+        image: null,
+        error: { code: 'CANCELLED', retryable: false },
+      });
     }
     expect(batch.results.map((result) => result.attempts)).toEqual([1, 1, 0, 0, 0, 0]);
     expect(batch.stats).toMatchObject({ cancelled: 6, successful: 0, failed: 0 });
     expect(fake.requests).toHaveLength(2);
-    await expect.poll(() => fake.requests.map((request) => request.outcome), { timeout: 5_000 }).toEqual(['abandoned', 'abandoned']);
+    await expect
+      .poll(() => fake.requests.map((request) => request.outcome), { timeout: 5_000 })
+      .toEqual(['abandoned', 'abandoned']);
     expect(fake.requests).toHaveLength(2);
   });
 
@@ -440,7 +504,9 @@ describe('cancellation', () => {
     });
     const other = new AbortController();
     let otherSettled = false;
-    const otherBatch = service.generateBatch(imageRequests(1, 'a picture of the other batch'), { signal: other.signal });
+    const otherBatch = service.generateBatch(imageRequests(1, 'a picture of the other batch'), {
+      signal: other.signal,
+    });
     void otherBatch.finally(() => {
       otherSettled = true;
     });
@@ -507,7 +573,10 @@ describe('cancellation', () => {
   it('keeps the images that already succeeded', async () => {
     const requests = imageRequests(3);
     const slowPrompt = requests[2]?.prompt ?? '';
-    const { service } = await start({ concurrency: 3, fake: { latencyMs: (request) => (request.prompt === slowPrompt ? 10_000 : 0) } });
+    const { service } = await start({
+      concurrency: 3,
+      fake: { latencyMs: (request) => (request.prompt === slowPrompt ? 10_000 : 0) },
+    });
     const controller = new AbortController();
     const running = service.generateBatch(requests, {
       signal: controller.signal,
@@ -574,15 +643,18 @@ describe('image sizes', () => {
   it.each([
     [63, 'at least 64'],
     [1793, 'at most 1792'],
-  ])('outside the bounds (width %i) are bad input naming the field and the limit, and nothing is sent', async (width, limit) => {
-    const { service, fake } = await start();
-    const attempt = service.generateBatch([{ id: 'x', prompt: 'a paper boat', width, height: 512 }]);
-    await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
-    const error = (await attempt.catch((thrown: unknown) => thrown)) as InvalidInputError;
-    expect(error.issues).toContainEqual({ field: 'images[0].width', message: expect.stringContaining(limit) });
-    expect(error.message).toContain('images[0].width');
-    expect(fake.requests).toHaveLength(0);
-  });
+  ])(
+    'outside the bounds (width %i) are bad input naming the field and the limit, and nothing is sent',
+    async (width, limit) => {
+      const { service, fake } = await start();
+      const attempt = service.generateBatch([{ id: 'x', prompt: 'a paper boat', width, height: 512 }]);
+      await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
+      const error = (await attempt.catch((thrown: unknown) => thrown)) as InvalidInputError;
+      expect(error.issues).toContainEqual({ field: 'images[0].width', message: expect.stringContaining(limit) });
+      expect(error.message).toContain('images[0].width');
+      expect(fake.requests).toHaveLength(0);
+    },
+  );
 
   it('are checked with the rest of the batch: duplicate ids are bad input too', async () => {
     const { service, fake } = await start();
@@ -611,7 +683,10 @@ describe('progress events', () => {
     const { service } = await start({
       concurrency: 2,
       maxAttempts: 3,
-      fake: { latencyMs: 30, behaviorFor: (request) => (request.prompt === flaggedPrompt ? flagged() : flakyOnce(request)) },
+      fake: {
+        latencyMs: 30,
+        behaviorFor: (request) => (request.prompt === flaggedPrompt ? flagged() : flakyOnce(request)),
+      },
     });
     const progress = recordProgress();
     const batch = await service.generateBatch(requests, { onProgress: progress.onProgress });
@@ -622,7 +697,13 @@ describe('progress events', () => {
         /^QUEUED GENERATING( RETRYING GENERATING)* (SUCCEEDED|FAILED|CANCELLED)$/,
       );
     }
-    expect(progress.statusesOf(requests[1]?.id ?? '')).toEqual(['QUEUED', 'GENERATING', 'RETRYING', 'GENERATING', 'SUCCEEDED']);
+    expect(progress.statusesOf(requests[1]?.id ?? '')).toEqual([
+      'QUEUED',
+      'GENERATING',
+      'RETRYING',
+      'GENERATING',
+      'SUCCEEDED',
+    ]);
     const retrying = progress.events.find((event) => event.image.status === 'RETRYING');
     expect(retrying?.image.error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryable: true });
     expect(retrying?.image.retryInMs).toEqual(expect.any(Number));
@@ -648,7 +729,9 @@ describe('progress events', () => {
       expect(event.stats.pending).toBe(event.stats.total - event.progress.completed);
       if (event.image.status === 'GENERATING') expect(event.progress.current).toBe(promptById.get(event.image.id));
       if (event.progress.current !== null) {
-        const inFlight = [...statusById].filter(([, state]) => state === 'GENERATING').map(([id]) => promptById.get(id));
+        const inFlight = [...statusById]
+          .filter(([, state]) => state === 'GENERATING')
+          .map(([id]) => promptById.get(id));
         expect(inFlight).toContain(event.progress.current);
       }
     }

@@ -50,7 +50,10 @@ describe('graceful shutdown on SIGTERM', () => {
 
     const { results } = await subscription.done;
     const final = results.at(-1)!.data!.generationProgress;
-    expect(final).toMatchObject({ done: true, stats: { total: 6, successful: 6, failed: 0, cancelled: 0, pending: 0 } });
+    expect(final).toMatchObject({
+      done: true,
+      stats: { total: 6, successful: 6, failed: 0, cancelled: 0, pending: 0 },
+    });
     expect(await process.exited).toEqual({ code: 0, signal: null });
     expect(ws.closeEvents.map((event) => event.code)).toContain(1001);
     // Nothing the job asked for was lost: every image reached the upstream and came back.
@@ -69,7 +72,9 @@ describe('graceful shutdown on SIGTERM', () => {
     const { results } = await subscription.done;
     const final = results.at(-1)!.data!.generationProgress;
     expect(final).toMatchObject({ done: true, stats: { total: 2, cancelled: 2, pending: 0 } });
-    const cancelled = results.map((result) => result.data!.generationProgress.image).filter((image) => image?.status === 'CANCELLED');
+    const cancelled = results
+      .map((result) => result.data!.generationProgress.image)
+      .filter((image) => image?.status === 'CANCELLED');
     expect(cancelled.map((image) => image!.error?.code)).toEqual(['CANCELLED', 'CANCELLED']);
     expect(await process.exited).toEqual({ code: 0, signal: null });
     await ws.dispose();

@@ -43,11 +43,20 @@ describe('GraphQL over HTTP', () => {
     expect(job.results.map((result) => result.id)).toEqual(['0-0', '0-1', '1-0']);
     expect(job.stats).toMatchObject({ total: 3, successful: 3, failed: 0, cancelled: 0, pending: 0 });
     for (const result of job.results) {
-      expect(result).toMatchObject({ status: 'SUCCEEDED', success: true, mimeType: 'image/png', placeholder: true, error: null });
+      expect(result).toMatchObject({
+        status: 'SUCCEEDED',
+        success: true,
+        mimeType: 'image/png',
+        placeholder: true,
+        error: null,
+      });
       expect(result.image).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
       expect(Buffer.from(result.image!.split(',')[1]!, 'base64').length).toBe(result.byteLength);
     }
-    expect(job.results[1]).toMatchObject({ dimensions: { width: 496, height: 304 }, requestedDimensions: { width: 500, height: 300 } });
+    expect(job.results[1]).toMatchObject({
+      dimensions: { width: 496, height: 304 },
+      requestedDimensions: { width: 500, height: 300 },
+    });
     expect(job.results[2]!.deduplicated).toBe(true);
     expect(job.results[2]!.image).toBe(job.results[0]!.image);
   });
@@ -58,7 +67,11 @@ describe('GraphQL over HTTP', () => {
       'mutation($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id results { id url mimeType byteLength } } }',
       { input: { jobId: 'urls/1', images: images(2, 'by url') } },
     );
-    const job = (body.data as { generateWorksheetImages: { results: Array<{ id: string; url: string; mimeType: string; byteLength: number }> } }).generateWorksheetImages;
+    const job = (
+      body.data as {
+        generateWorksheetImages: { results: Array<{ id: string; url: string; mimeType: string; byteLength: number }> };
+      }
+    ).generateWorksheetImages;
     const [first] = job.results;
     expect(first!.url).toBe('/images/urls%2F1/0-0');
     const base = server.url.replace(/\/graphql$/, '');
@@ -74,25 +87,47 @@ describe('GraphQL over HTTP', () => {
 
   it('answers queries over GET and refuses mutations over GET', async () => {
     const query = encodeURIComponent('{ generationJob(id: "nope") { id } }');
-    const get = await fetch(`${server.url}?query=${query}`, { headers: { accept: 'application/graphql-response+json' } });
+    const get = await fetch(`${server.url}?query=${query}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(get.status).toBe(200);
     expect(await get.json()).toEqual({ data: { generationJob: null } });
 
     const mutation = encodeURIComponent('mutation { cancelGeneration(jobId: "x") { id } }');
-    const refused = await fetch(`${server.url}?query=${mutation}`, { headers: { accept: 'application/graphql-response+json' } });
+    const refused = await fetch(`${server.url}?query=${mutation}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(refused.status).toBe(405);
   });
 
   it('reads a finished job back with generationJob', async () => {
     const input = { jobId: 'read-back-1', images: images(2, 'read back') };
     await postGraphQL(server.url, GENERATE_MUTATION, { input });
-    const { body } = await postGraphQL(server.url, 'query($id: ID!) { generationJob(id: $id) { id status finishedAt results { id status } } }', { id: 'read-back-1' });
-    expect(body.data).toMatchObject({ generationJob: { id: 'read-back-1', status: 'COMPLETED', results: [{ id: '0-0', status: 'SUCCEEDED' }, { id: '0-1', status: 'SUCCEEDED' }] } });
+    const { body } = await postGraphQL(
+      server.url,
+      'query($id: ID!) { generationJob(id: $id) { id status finishedAt results { id status } } }',
+      { id: 'read-back-1' },
+    );
+    expect(body.data).toMatchObject({
+      generationJob: {
+        id: 'read-back-1',
+        status: 'COMPLETED',
+        results: [
+          { id: '0-0', status: 'SUCCEEDED' },
+          { id: '0-1', status: 'SUCCEEDED' },
+        ],
+      },
+    });
   });
 
   it('generates one image with generateImage', async () => {
-    const { body } = await postGraphQL(server.url, 'mutation { generateImage(prompt: "A red kite", width: 256, height: 200) { status image dimensions { width height } } }');
-    expect(body.data).toMatchObject({ generateImage: { status: 'SUCCEEDED', dimensions: { width: 256, height: 208 } } });
+    const { body } = await postGraphQL(
+      server.url,
+      'mutation { generateImage(prompt: "A red kite", width: 256, height: 200) { status image dimensions { width height } } }',
+    );
+    expect(body.data).toMatchObject({
+      generateImage: { status: 'SUCCEEDED', dimensions: { width: 256, height: 208 } },
+    });
   });
 
   it('serves GraphiQL in development, set to WebSocket subscriptions, without any CDN', async () => {

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectSubscription, createRecordingWsClient, GENERATE_MUTATION, images, postGraphQL, PROGRESS_SUBSCRIPTION } from './support/graphql-clients.js';
+import {
+  collectSubscription,
+  createRecordingWsClient,
+  GENERATE_MUTATION,
+  images,
+  postGraphQL,
+  PROGRESS_SUBSCRIPTION,
+} from './support/graphql-clients.js';
 import { errorBody, startFakeTogether, type FakeTogether } from './support/fake-together.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -31,7 +38,9 @@ describe('the upstream key stays on the server', () => {
     try {
       const subscription = collectSubscription(ws.client, PROGRESS_SUBSCRIPTION, { jobId });
       await new Promise((resolve) => setTimeout(resolve, 150));
-      const response = await postGraphQL(server.url, GENERATE_MUTATION, { input: { jobId, images: images(count, jobId) } });
+      const response = await postGraphQL(server.url, GENERATE_MUTATION, {
+        input: { jobId, images: images(count, jobId) },
+      });
       seen.push(response.text, JSON.stringify([...response.headers]));
       await subscription.done;
     } finally {
@@ -46,14 +55,22 @@ describe('the upstream key stays on the server', () => {
   });
 
   it('appears in no response, frame, close reason or log line, even when the upstream quotes it', async () => {
-    fake.enqueue({ kind: 'status', status: 401, body: errorBody(`Invalid API key provided: ${canary}`, 'invalid_api_key') });
+    fake.enqueue({
+      kind: 'status',
+      status: 401,
+      body: errorBody(`Invalid API key provided: ${canary}`, 'invalid_api_key'),
+    });
     await run('secret-401', 2);
     fake.enqueue(
       { kind: 'status', status: 500, body: errorBody(`internal failure for key ${canary}`, 'server_error') },
       { kind: 'status', status: 500, body: errorBody(`internal failure for key ${canary}`, 'server_error') },
     );
     await run('secret-500', 1);
-    fake.enqueue({ kind: 'status', status: 400, body: errorBody(`bad request from ${canary.slice(0, 20)}... ${canary}`, 'invalid_request_error') });
+    fake.enqueue({
+      kind: 'status',
+      status: 400,
+      body: errorBody(`bad request from ${canary.slice(0, 20)}... ${canary}`, 'invalid_request_error'),
+    });
     await run('secret-400', 1);
     fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
     await run('secret-timeout', 1);

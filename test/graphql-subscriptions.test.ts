@@ -59,11 +59,11 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     // Three images, each QUEUED -> GENERATING -> SUCCEEDED, then the final event.
     expect(events).toHaveLength(10);
     for (const id of ['0-0', '0-1', '0-2']) {
-      expect(events.filter((event) => event.generationProgress.image?.id === id).map((event) => event.generationProgress.image!.status)).toEqual([
-        'QUEUED',
-        'GENERATING',
-        'SUCCEEDED',
-      ]);
+      expect(
+        events
+          .filter((event) => event.generationProgress.image?.id === id)
+          .map((event) => event.generationProgress.image!.status),
+      ).toEqual(['QUEUED', 'GENERATING', 'SUCCEEDED']);
     }
     const final = events.at(-1)!.generationProgress;
     expect(final.image).toBeNull();
@@ -78,11 +78,16 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     // Give the subscription time to reach the server before the job exists: it must wait for it.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const started = await postGraphQL(server.url, START_MUTATION, { input: { jobId, images: images(2) } });
-    expect(started.body.data).toMatchObject({ startWorksheetImages: { id: jobId, status: 'RUNNING', stats: { total: 2, pending: 2 } } });
+    expect(started.body.data).toMatchObject({
+      startWorksheetImages: { id: jobId, status: 'RUNNING', stats: { total: 2, pending: 2 } },
+    });
     provider.open();
     const { results, error } = await subscription.done;
     expect(error).toBeUndefined();
-    expectGapless(results.map((result) => result.data!), jobId);
+    expectGapless(
+      results.map((result) => result.data!),
+      jobId,
+    );
   });
 
   it('replays a late subscriber from sequence 1 without gaps, then streams live events', async () => {
@@ -99,7 +104,10 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     await expect.poll(() => live.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
     provider.open();
     const { results } = await subscription.done;
-    expectGapless(results.map((result) => result.data!), jobId);
+    expectGapless(
+      results.map((result) => result.data!),
+      jobId,
+    );
     expect(results.length).toBe(4 * 3 + 1);
   });
 
@@ -110,9 +118,17 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     await postGraphQL(server.url, START_MUTATION, { input: { jobId, images: images(6, 'cancel me') } });
     await provider.whenWaiting(2);
     const callsBefore = provider.calls;
-    const cancelled = await postGraphQL(server.url, 'mutation($id: ID!) { cancelGeneration(jobId: $id) { id status stats { cancelled pending } results { status error { code } } } }', { id: jobId });
-    expect(cancelled.body.data).toMatchObject({ cancelGeneration: { id: jobId, status: 'CANCELLED', stats: { cancelled: 6, pending: 0 } } });
-    const results = (cancelled.body.data as { cancelGeneration: { results: Array<{ status: string; error: { code: string } }> } }).cancelGeneration.results;
+    const cancelled = await postGraphQL(
+      server.url,
+      'mutation($id: ID!) { cancelGeneration(jobId: $id) { id status stats { cancelled pending } results { status error { code } } } }',
+      { id: jobId },
+    );
+    expect(cancelled.body.data).toMatchObject({
+      cancelGeneration: { id: jobId, status: 'CANCELLED', stats: { cancelled: 6, pending: 0 } },
+    });
+    const results = (
+      cancelled.body.data as { cancelGeneration: { results: Array<{ status: string; error: { code: string } }> } }
+    ).cancelGeneration.results;
     expect(results.every((result) => result.status === 'CANCELLED' && result.error.code === 'CANCELLED')).toBe(true);
     expect(provider.calls).toBe(callsBefore);
     const { results: events } = await subscription.done;
@@ -128,7 +144,9 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     expect(second.body.data).toEqual(first.body.data);
     expect(provider.calls).toBe(callsAfterFirst);
 
-    const conflicting = await postGraphQL(server.url, GENERATE_MUTATION, { input: { ...input, images: images(3, 'other') } });
+    const conflicting = await postGraphQL(server.url, GENERATE_MUTATION, {
+      input: { ...input, images: images(3, 'other') },
+    });
     expect(conflicting.body.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     expect(conflicting.body.errors?.[0]?.message).toContain('jobId "idempotent-1" is already used');
   });

@@ -29,12 +29,21 @@ afterAll(async () => {
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/graphql-response+json' };
 
-async function send(init: RequestInit, query = ''): Promise<{ status: number; text: string; body: { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } | undefined }> {
+type ResponseBody = { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+
+async function send(
+  init: RequestInit,
+  query = '',
+): Promise<{
+  status: number;
+  text: string;
+  body: ResponseBody | undefined;
+}> {
   const response = await fetch(server.url + query, init);
   const text = await response.text();
-  let body;
+  let body: ResponseBody | undefined;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as ResponseBody;
   } catch {
     body = undefined;
   }
@@ -59,7 +68,11 @@ describe('graphql-cop probes against NODE_ENV=production', () => {
   });
 
   it('HIGH array batching: a JSON array of operations is refused', async () => {
-    const result = await send({ method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(Array.from({ length: 10 }, () => ({ query: 'query cop { __typename }' }))) });
+    const result = await send({
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(Array.from({ length: 10 }, () => ({ query: 'query cop { __typename }' }))),
+    });
     expectBlocked(result, /Batching is not supported/);
   });
 
@@ -74,22 +87,34 @@ describe('graphql-cop probes against NODE_ENV=production', () => {
   });
 
   it('HIGH directive overloading: fifty @skip on one field are refused', async () => {
-    expectBlocked(await post(`query { __typename ${'@skip(if: false) '.repeat(50)} }`), /Directives limit of 5 exceeded/);
+    expectBlocked(
+      await post(`query { __typename ${'@skip(if: false) '.repeat(50)} }`),
+      /Directives limit of 5 exceeded/,
+    );
   });
 
   it('HIGH introspection-based circular query is refused', async () => {
-    const query = 'query cop { __schema { types { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } }';
+    const query =
+      'query cop { __schema { types { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } }';
     expectBlocked(await post(query), /introspection/i);
   });
 
   it('HIGH introspection is off', async () => {
-    expectBlocked(await post('query cop { __schema { queryType { name } types { name fields { name } } } }'), /introspection has been disabled/);
-    expectBlocked(await post('{ __type(name: "GenerationJob") { fields { name } } }'), /introspection has been disabled/);
+    expectBlocked(
+      await post('query cop { __schema { queryType { name } types { name fields { name } } } }'),
+      /introspection has been disabled/,
+    );
+    expectBlocked(
+      await post('{ __type(name: "GenerationJob") { fields { name } } }'),
+      /introspection has been disabled/,
+    );
   });
 
   it('MEDIUM mutation over GET is refused with 405', async () => {
     const calls = provider.calls;
-    const mutation = encodeURIComponent('mutation cop { generateImage(prompt: "csrf", width: 256, height: 256) { id } }');
+    const mutation = encodeURIComponent(
+      'mutation cop { generateImage(prompt: "csrf", width: 256, height: 256) { id } }',
+    );
     const result = await send({ headers: { accept: 'application/graphql-response+json' } }, `?query=${mutation}`);
     expect(result.status).toBe(405);
     expect(result.body?.data).toBeUndefined();
@@ -112,12 +137,19 @@ describe('graphql-cop probes against NODE_ENV=production', () => {
     ['text/plain', 'text/plain;charset=UTF-8'],
     ['multipart/form-data', 'multipart/form-data; boundary=x'],
   ])('MEDIUM simple-request POST as %s is refused as a possible CSRF', async (_name, contentType) => {
-    const result = await send({ method: 'POST', headers: { 'content-type': contentType }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const result = await send({
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     expectBlocked(result, /CSRF/);
   });
 
   it('allows queries over GET: they only read, and mutations cannot ride on them', async () => {
-    const result = await send({ headers: { accept: 'application/graphql-response+json' } }, `?query=${encodeURIComponent('query cop { __typename }')}`);
+    const result = await send(
+      { headers: { accept: 'application/graphql-response+json' } },
+      `?query=${encodeURIComponent('query cop { __typename }')}`,
+    );
     expect(result.status).toBe(200);
     expect(result.body).toEqual({ data: { __typename: 'Query' } });
   });
@@ -185,7 +217,9 @@ describe('honest operations still pass the limits', () => {
       },
     });
     expect(result.body?.errors).toBeUndefined();
-    expect(result.body?.data).toMatchObject({ generateWorksheetImages: { status: 'COMPLETED', stats: { successful: 2 } } });
+    expect(result.body?.data).toMatchObject({
+      generateWorksheetImages: { status: 'COMPLETED', stats: { successful: 2 } },
+    });
   });
 
   it("runs GraphiQL's default document", async () => {
@@ -201,8 +235,14 @@ describe('honest operations still pass the limits', () => {
   });
 
   it('parses a full 100-image batch written inline in the query, seeds included', async () => {
-    const inline = Array.from({ length: 100 }, (_, index) => `{ id: "0-${index}", prompt: "inline picture number ${index}", width: 256, height: 256, seed: ${index} }`).join(' ');
-    const result = await post(`mutation { generateWorksheetImages(input: { images: [${inline}] }) { id stats { total successful } } }`);
+    const inline = Array.from(
+      { length: 100 },
+      (_, index) =>
+        `{ id: "0-${index}", prompt: "inline picture number ${index}", width: 256, height: 256, seed: ${index} }`,
+    ).join(' ');
+    const result = await post(
+      `mutation { generateWorksheetImages(input: { images: [${inline}] }) { id stats { total successful } } }`,
+    );
     expect(result.body?.errors).toBeUndefined();
     expect(result.body?.data).toMatchObject({ generateWorksheetImages: { stats: { total: 100, successful: 100 } } });
   });
@@ -274,7 +314,9 @@ describe('WebSocket limits', () => {
     expect(outcome).toBe('open');
     const ended = closed(socket);
     socket.send(JSON.stringify({ type: 'connection_init' }));
-    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ __typename } # ${'x'.repeat(70 * 1024)}` } }));
+    socket.send(
+      JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ __typename } # ${'x'.repeat(70 * 1024)}` } }),
+    );
     expect((await ended).code).toBe(1009);
   });
 

@@ -4,7 +4,13 @@ import { InvalidInputError } from '../src/generation/input-error.js';
 import { sniffImageMimeType, toDataUrl } from '../src/generation/image-mime.js';
 
 const limits: ImageLimits = { minSide: 64, maxSide: 1792, maxPromptLength: 100, maxBatchSize: 3 };
-const image = (overrides: Record<string, unknown> = {}) => ({ id: 'a', prompt: 'a cat', width: 512, height: 512, ...overrides });
+const image = (overrides: Record<string, unknown> = {}) => ({
+  id: 'a',
+  prompt: 'a cat',
+  width: 512,
+  height: 512,
+  ...overrides,
+});
 const issues = (images: unknown) => {
   const parsed = imageBatchSchema(limits).safeParse(images);
   return parsed.success ? [] : InvalidInputError.fromZod(parsed.error, 'images').issues;

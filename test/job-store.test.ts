@@ -41,7 +41,12 @@ function job(id: string, bytes = 0): StoredJob {
 }
 
 async function finish(target: MemoryJobStore, stored: StoredJob) {
-  await target.update(stored.id, { status: 'COMPLETED', results: stored.results, stats: stored.stats, finishedAt: new Date(now) });
+  await target.update(stored.id, {
+    status: 'COMPLETED',
+    results: stored.results,
+    stats: stored.stats,
+    finishedAt: new Date(now),
+  });
 }
 
 const event = (jobId: string, sequence: number, done = false): GenerationEvent => ({
@@ -111,7 +116,8 @@ describe('the in-memory job store', () => {
     await target.appendEvent(event('j', 2));
     const seen: number[] = [];
     const following = (async () => {
-      for await (const received of target.follow('j', { waitMs: 0, signal: new AbortController().signal })) seen.push(received.sequence);
+      for await (const received of target.follow('j', { waitMs: 0, signal: new AbortController().signal }))
+        seen.push(received.sequence);
     })();
     await new Promise((resolve) => setTimeout(resolve, 10));
     await target.appendEvent(event('j', 3, true));
@@ -123,7 +129,8 @@ describe('the in-memory job store', () => {
     const target = store();
     const seen: number[] = [];
     const following = (async () => {
-      for await (const received of target.follow('later', { waitMs: 5_000, signal: new AbortController().signal })) seen.push(received.sequence);
+      for await (const received of target.follow('later', { waitMs: 5_000, signal: new AbortController().signal }))
+        seen.push(received.sequence);
     })();
     await target.insert(job('later'));
     await target.appendEvent(event('later', 1, true));
@@ -131,7 +138,8 @@ describe('the in-memory job store', () => {
     expect(seen).toEqual([1]);
 
     const nothing: number[] = [];
-    for await (const received of target.follow('never', { waitMs: 20, signal: new AbortController().signal })) nothing.push(received.sequence);
+    for await (const received of target.follow('never', { waitMs: 20, signal: new AbortController().signal }))
+      nothing.push(received.sequence);
     expect(nothing).toEqual([]);
   });
 });

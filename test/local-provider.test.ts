@@ -28,7 +28,11 @@ async function decode(bytes: Buffer): Promise<{ width: number; height: number; p
   const canvas = createCanvas(image.width, image.height);
   const context = canvas.getContext('2d');
   context.drawImage(image, 0, 0);
-  return { width: image.width, height: image.height, pixels: context.getImageData(0, 0, image.width, image.height).data };
+  return {
+    width: image.width,
+    height: image.height,
+    pixels: context.getImageData(0, 0, image.width, image.height).data,
+  };
 }
 
 /** Mean difference per colour channel, 0 to 255. */
@@ -41,13 +45,19 @@ function meanDifference(first: Uint8ClampedArray, second: Uint8ClampedArray): nu
 }
 
 /** The share of pixels in rows top to bottom whose luminance (0 to 255) passes the test. */
-function shareOfRows(picture: { pixels: Uint8ClampedArray; width: number }, top: number, bottom: number, test: (luminance: number) => boolean): number {
+function shareOfRows(
+  picture: { pixels: Uint8ClampedArray; width: number },
+  top: number,
+  bottom: number,
+  test: (luminance: number) => boolean,
+): number {
   let passing = 0;
   for (let row = top; row < bottom; row++) {
     for (let column = 0; column < picture.width; column++) {
       const offset = (row * picture.width + column) * 4;
       const { pixels } = picture;
-      const luminance = 0.2126 * (pixels[offset] ?? 0) + 0.7152 * (pixels[offset + 1] ?? 0) + 0.0722 * (pixels[offset + 2] ?? 0);
+      const luminance =
+        0.2126 * (pixels[offset] ?? 0) + 0.7152 * (pixels[offset + 1] ?? 0) + 0.0722 * (pixels[offset + 2] ?? 0);
       if (test(luminance)) passing++;
     }
   }
@@ -80,13 +90,19 @@ describe('the local provider', () => {
 
   it('draws the same bytes again for the same prompt, seed and size', async () => {
     const first = await draw({ seed: 42 });
-    const second = await createLocalProvider().generate({ prompt: ELEPHANT, width: 512, height: 512, seed: 42 }, new AbortController().signal);
+    const second = await createLocalProvider().generate(
+      { prompt: ELEPHANT, width: 512, height: 512, seed: 42 },
+      new AbortController().signal,
+    );
 
     expect(second.bytes.equals(first.bytes)).toBe(true);
   });
 
   it('treats a missing seed like a null one', async () => {
-    const missing = await provider.generate({ prompt: ELEPHANT, width: 256, height: 256 }, new AbortController().signal);
+    const missing = await provider.generate(
+      { prompt: ELEPHANT, width: 256, height: 256 },
+      new AbortController().signal,
+    );
     const nullSeed = await draw({ width: 256, height: 256, seed: null });
 
     expect(missing.bytes.equals(nullSeed.bytes)).toBe(true);
@@ -172,12 +188,19 @@ describe('the local provider', () => {
     [8192, 512],
     [Number.NaN, 512],
   ])('rejects a size of %s x %s as INVALID_REQUEST instead of allocating it', async (width, height) => {
-    await expect(draw({ width, height })).rejects.toMatchObject({ code: 'INVALID_REQUEST', retryable: false, reason: 'invalid_size' });
+    await expect(draw({ width, height })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+      retryable: false,
+      reason: 'invalid_size',
+    });
   });
 
   it('writes a banner of its own wording when given one', async () => {
     const custom = createLocalProvider({ bannerText: 'DRAFT · not the final picture' });
-    const image = await custom.generate({ prompt: ELEPHANT, width: 512, height: 512, seed: 1 }, new AbortController().signal);
+    const image = await custom.generate(
+      { prompt: ELEPHANT, width: 512, height: 512, seed: 1 },
+      new AbortController().signal,
+    );
 
     expect(image.bytes.equals((await draw()).bytes)).toBe(false);
   });

@@ -29,7 +29,9 @@ function sample(exposition: string, name: string, labels: Record<string, string>
   for (const line of exposition.split('\n')) {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]]));
+    const found = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]]),
+    );
     const wanted = Object.entries(labels);
     if (wanted.length === Object.keys(found).length && wanted.every(([key, value]) => found[key] === value)) {
       return Number(match[3]);
@@ -179,7 +181,9 @@ describe('the /metrics exposition', () => {
     const text = await scrape(metrics);
 
     expect(sample(text, 'worksheet_images_queue_wait_seconds_count')).toBe(0);
-    expect(sample(text, 'worksheet_images_upstream_request_duration_seconds_count', { outcome: 'success' })).toBeUndefined();
+    expect(
+      sample(text, 'worksheet_images_upstream_request_duration_seconds_count', { outcome: 'success' }),
+    ).toBeUndefined();
   });
 
   it('keeps the metrics of several servers in one process apart', async () => {
@@ -237,7 +241,9 @@ describe('the /metrics exposition', () => {
     expect(() => createMetrics({ inFlight: count, runningJobs: undefined as unknown as () => number })).toThrow(
       /^runningJobs must be a function/,
     );
-    expect(() => createMetrics({ inFlight: count, runningJobs: count, prefix: 'worksheet-images.' })).toThrow(/^prefix must be/);
+    expect(() => createMetrics({ inFlight: count, runningJobs: count, prefix: 'worksheet-images.' })).toThrow(
+      /^prefix must be/,
+    );
   });
 });
 
@@ -266,7 +272,9 @@ describe('the GraphQL metrics', () => {
     expect(sample(text, 'graphql_envelop_phase_validate_count', operation)).toBe(1);
     expect(sample(text, 'graphql_envelop_phase_execute_count', operation)).toBe(1);
     expect(sample(text, 'graphql_envelop_request_duration_count', operation)).toBe(1);
-    expect(sample(text, 'graphql_yoga_http_duration_count', { ...operation, method: 'POST', statusCode: '200' })).toBe(1);
+    expect(sample(text, 'graphql_yoga_http_duration_count', { ...operation, method: 'POST', statusCode: '200' })).toBe(
+      1,
+    );
     // Beside the service's own metrics, not in prom-client's global registry.
     expect(text).toContain('# TYPE worksheet_images_images_total counter');
   });
@@ -282,7 +290,13 @@ describe('the GraphQL metrics', () => {
     });
 
     const text = await scrape(metrics);
-    expect(sample(text, 'graphql_envelop_error_result', { operationName: 'Broken', operationType: 'query', phase: 'validate' })).toBe(1);
+    expect(
+      sample(text, 'graphql_envelop_error_result', {
+        operationName: 'Broken',
+        operationType: 'query',
+        phase: 'validate',
+      }),
+    ).toBe(1);
   });
 
   it('leaves /metrics to the app instead of answering it inside Yoga', async () => {

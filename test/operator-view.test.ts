@@ -31,7 +31,12 @@ describe("the operator's view", () => {
   });
 
   it('puts a request id on every log line written for a request, and answers it in X-Request-Id', async () => {
-    const { headers } = await postGraphQL(server.url, GENERATE_MUTATION, { input: { jobId: 'logged-1', images: images(2, 'logged') } }, { 'x-request-id': 'req-from-proxy-42' });
+    const { headers } = await postGraphQL(
+      server.url,
+      GENERATE_MUTATION,
+      { input: { jobId: 'logged-1', images: images(2, 'logged') } },
+      { 'x-request-id': 'req-from-proxy-42' },
+    );
     expect(headers.get('x-request-id')).toBe('req-from-proxy-42');
     const lines = server
       .logs()
@@ -66,7 +71,9 @@ describe('with API_TOKENS and in production', () => {
 
   it('guards /metrics with the same bearer tokens', async () => {
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
-    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer operator-token-123' } })).status).toBe(200);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer operator-token-123' } })).status).toBe(
+      200,
+    );
   });
 
   it('leaves /health and /ready open for probes', async () => {

@@ -43,7 +43,9 @@ async function waitForText(page: Page, selector: string, text: string | RegExp):
 /** Waits until every picture on the page has been decoded, so a screenshot shows them all. */
 async function imagesDecoded(page: Page): Promise<void> {
   await page.waitForFunction(() =>
-    [...document.querySelectorAll<HTMLImageElement>('.card img')].every((image) => image.complete && image.naturalWidth > 0),
+    [...document.querySelectorAll<HTMLImageElement>('.card img')].every(
+      (image) => image.complete && image.naturalWidth > 0,
+    ),
   );
 }
 
@@ -98,7 +100,9 @@ describe('the progress page over HTTP', () => {
     const unversioned = await fetch(`${origin}/app.js`);
     await unversioned.arrayBuffer();
     expect(unversioned.headers.get('cache-control')).toBe('no-cache');
-    const revalidated = await fetch(`${origin}/app.js`, { headers: { 'if-none-match': unversioned.headers.get('etag') ?? '' } });
+    const revalidated = await fetch(`${origin}/app.js`, {
+      headers: { 'if-none-match': unversioned.headers.get('etag') ?? '' },
+    });
     expect(revalidated.status).toBe(304);
 
     const posted = await fetch(`${origin}/`, { method: 'POST' });
@@ -129,7 +133,12 @@ describe('the progress page in Chromium, on the embedded provider', () => {
     await page.locator('#stats').waitFor();
     await imagesDecoded(page);
 
-    expect(await cardStates(page)).toEqual({ '0-1': 'succeeded', '0-2': 'succeeded', '1-1': 'succeeded', '1-2': 'succeeded' });
+    expect(await cardStates(page)).toEqual({
+      '0-1': 'succeeded',
+      '0-2': 'succeeded',
+      '1-1': 'succeeded',
+      '1-2': 'succeeded',
+    });
     const images = await page.$$eval('.card img', (elements) =>
       (elements as HTMLImageElement[]).map((image) => ({
         src: image.src.slice(0, 22),
@@ -202,7 +211,9 @@ describe('the progress page in Chromium, on the embedded provider', () => {
 
   it('loads a worksheet from a .json file and generates it', async () => {
     const { page, problems, close } = await openPage(browser, server);
-    const worksheet = { pages: [{ elements: [{ type: 'image', prompt: 'A kite in the wind', width: 320, height: 240 }] }] };
+    const worksheet = {
+      pages: [{ elements: [{ type: 'image', prompt: 'A kite in the wind', width: 320, height: 240 }] }],
+    };
 
     await page.setInputFiles('#worksheet-file', {
       name: 'kite.json',
@@ -256,7 +267,12 @@ describe('the progress page cancelling a running job', () => {
     provider.release(1);
     await waitForText(page, '#progress-count', /^1 \/ 4$/);
     await page.locator('.card[data-state="succeeded"]').waitFor();
-    expect(Object.values(await cardStates(page)).sort()).toEqual(['generating', 'generating', 'generating', 'succeeded']);
+    expect(Object.values(await cardStates(page)).sort()).toEqual([
+      'generating',
+      'generating',
+      'generating',
+      'succeeded',
+    ]);
     await page.screenshot({ path: join(ARTIFACTS, 'progress-page-running.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Cancel' }).click();
@@ -353,7 +369,9 @@ describe('the progress page with retries and failures', () => {
     expect(await cardStates(page)).toEqual({ '0-0': 'succeeded', '0-1': 'succeeded', '0-2': 'failed' });
     expect(await page.textContent('.card[data-id="0-1"] .detail')).toBe('256 × 192 px after 2 attempts.');
     expect(await page.textContent('.card[data-id="0-2"] .badge')).toBe('Failed');
-    expect(await page.textContent('.card[data-id="0-2"] .detail')).toBe('The prompt was flagged by the safety checker.');
+    expect(await page.textContent('.card[data-id="0-2"] .detail')).toBe(
+      'The prompt was flagged by the safety checker.',
+    );
     expect(await page.textContent('#stat-successful')).toBe('2');
     expect(await page.textContent('#stat-failed')).toBe('1');
     expect(await page.textContent('#stat-retries')).toBe('1');

@@ -15,9 +15,16 @@ describe('retry policy', () => {
   });
 
   it('retries a transient failure until the attempts are spent', () => {
-    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true), fresh(1), settings, () => 0.5)).toMatchObject({ retry: true });
-    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true), fresh(2), settings, () => 0.5)).toMatchObject({ retry: true });
-    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true), fresh(3), settings)).toEqual({ retry: false, reason: 'attempts_exhausted' });
+    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true), fresh(1), settings, () => 0.5)).toMatchObject({
+      retry: true,
+    });
+    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true), fresh(2), settings, () => 0.5)).toMatchObject({
+      retry: true,
+    });
+    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true), fresh(3), settings)).toEqual({
+      retry: false,
+      reason: 'attempts_exhausted',
+    });
   });
 
   it('backs off exponentially with full jitter under a cap', () => {
@@ -31,12 +38,23 @@ describe('retry policy', () => {
 
   it('waits what a 429 asks without spending an attempt, up to the deadline', () => {
     const budget = { countedAttempts: 3, rateLimitedAttempts: 5, rateLimitWaitedMs: 8_000 };
-    expect(decideRetry(error('RATE_LIMITED', true, 1_500), budget, settings)).toEqual({ retry: true, delayMs: 1_500, rateLimited: true });
-    expect(decideRetry(error('RATE_LIMITED', true, 2_500), budget, settings)).toEqual({ retry: false, reason: 'rate_limit_deadline' });
+    expect(decideRetry(error('RATE_LIMITED', true, 1_500), budget, settings)).toEqual({
+      retry: true,
+      delayMs: 1_500,
+      rateLimited: true,
+    });
+    expect(decideRetry(error('RATE_LIMITED', true, 2_500), budget, settings)).toEqual({
+      retry: false,
+      reason: 'rate_limit_deadline',
+    });
   });
 
   it('honours retry-after on a 503 as well', () => {
-    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true, 2_000), fresh(1), settings)).toEqual({ retry: true, delayMs: 2_000, rateLimited: false });
+    expect(decideRetry(error('UPSTREAM_UNAVAILABLE', true, 2_000), fresh(1), settings)).toEqual({
+      retry: true,
+      delayMs: 2_000,
+      rateLimited: false,
+    });
   });
 });
 

@@ -40,10 +40,16 @@ describe('the printed schema', () => {
       if (!field) return 'missing';
       return `(${field.args.map((arg) => `${arg.name}: ${String(arg.type)}`).join(', ')}): ${String(field.type)}`;
     };
-    expect(signature('Mutation', 'generateWorksheetImages')).toBe('(input: GenerateWorksheetImagesInput!): GenerationJob!');
-    expect(signature('Mutation', 'startWorksheetImages')).toBe('(input: GenerateWorksheetImagesInput!): GenerationJob!');
+    expect(signature('Mutation', 'generateWorksheetImages')).toBe(
+      '(input: GenerateWorksheetImagesInput!): GenerationJob!',
+    );
+    expect(signature('Mutation', 'startWorksheetImages')).toBe(
+      '(input: GenerateWorksheetImagesInput!): GenerationJob!',
+    );
     expect(signature('Mutation', 'cancelGeneration')).toBe('(jobId: ID!): GenerationJob!');
-    expect(signature('Mutation', 'generateImage')).toBe('(prompt: String!, width: Int!, height: Int!, seed: Int): ImageResult!');
+    expect(signature('Mutation', 'generateImage')).toBe(
+      '(prompt: String!, width: Int!, height: Int!, seed: Int): ImageResult!',
+    );
     expect(signature('Query', 'generationJob')).toBe('(id: ID!): GenerationJob');
     expect(signature('Subscription', 'generationProgress')).toBe('(jobId: ID!): GenerationEvent!');
     expect(signature('ImageResult', 'image')).toBe('(): String');

@@ -3,7 +3,12 @@ import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BatchResult } from '../src/generation/types.js';
 import { errorBody, type FakeBehavior } from './support/fake-together.js';
-import { imageRequests, startGenerationHarness, type GenerationHarness, type GenerationHarnessOptions } from './support/generation-harness.js';
+import {
+  imageRequests,
+  startGenerationHarness,
+  type GenerationHarness,
+  type GenerationHarnessOptions,
+} from './support/generation-harness.js';
 
 /** A key no real service would issue, so finding it anywhere can only mean it leaked. */
 const CANARY = `tgp_canary_${randomBytes(12).toString('hex')}`;
@@ -49,7 +54,8 @@ function expectBatchClean(batch: BatchResult, subject: GenerationHarness): void 
   }
   const logs = subject.logLines();
   expect(logs.length).toBeGreaterThan(0);
-  for (const line of logs) expect(line.includes(CANARY), `a log line contains the API key: ${line.slice(0, 200)}`).toBe(false);
+  for (const line of logs)
+    expect(line.includes(CANARY), `a log line contains the API key: ${line.slice(0, 200)}`).toBe(false);
 }
 
 /** The upstream really was sent the canary: otherwise not finding it would prove nothing. */
@@ -97,7 +103,12 @@ describe('the API key never leaves the server', () => {
 
   it('on broken connections and answers', async () => {
     const subject = await start({ maxAttempts: 4 });
-    subject.fake.enqueue({ kind: 'reset' }, { kind: 'resetMidBody' }, { kind: 'malformedJson' }, { kind: 'wrongContentType' });
+    subject.fake.enqueue(
+      { kind: 'reset' },
+      { kind: 'resetMidBody' },
+      { kind: 'malformedJson' },
+      { kind: 'wrongContentType' },
+    );
     const batch = await subject.service.generateBatch(imageRequests(1));
     expect(batch.results[0]?.error?.code).toBe('UPSTREAM_UNAVAILABLE');
     expectBatchClean(batch, subject);
@@ -128,7 +139,10 @@ describe('errors thrown by the provider carry no key', () => {
     subject.fake.enqueue(behavior);
     const thrown = await subject.provider
       .generate({ prompt: 'a cat', width: 512, height: 512 }, new AbortController().signal)
-      .then(() => undefined, (error: unknown) => error);
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(thrown).toBeInstanceOf(Error);
     expectNoCanaryIn('the thrown error', thrown);
   });
@@ -139,7 +153,10 @@ describe('errors thrown by the provider carry no key', () => {
     const attempt = subject.provider.generate({ prompt: 'a cat', width: 512, height: 512 }, controller.signal);
     await subject.fake.whenInFlight(1);
     controller.abort();
-    const thrown = await attempt.then(() => undefined, (error: unknown) => error);
+    const thrown = await attempt.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(thrown).toBeInstanceOf(Error);
     expectNoCanaryIn('the thrown error', thrown);
   });

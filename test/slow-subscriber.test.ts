@@ -54,19 +54,29 @@ describe('a subscriber that stops reading', () => {
     const started = await postGraphQL(server.url, START_MUTATION, { input: { jobId, images: images(24, 'heavy') } });
     expect(started.body.errors).toBeUndefined();
     const status = async () =>
-      ((await postGraphQL(server.url, 'query($id: ID!) { generationJob(id: $id) { status } }', { id: jobId })).body.data as {
-        generationJob: { status: string };
-      }).generationJob.status;
+      (
+        (await postGraphQL(server.url, 'query($id: ID!) { generationJob(id: $id) { status } }', { id: jobId })).body
+          .data as {
+          generationJob: { status: string };
+        }
+      ).generationJob.status;
     // The job itself is not held back by its slow reader, and other clients are served meanwhile.
     await expect.poll(status, { timeout: 20_000 }).toBe('COMPLETED');
     expect((await fetch(server.url.replace(/\/graphql$/, '/health'))).status).toBe(200);
     const readWhilePaused = frames.length;
 
     raw.resume();
-    await expect.poll(() => frames.some((frame) => frame.includes('"type":"complete"')), { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(() => frames.some((frame) => frame.includes('"type":"complete"')), { timeout: 20_000 })
+      .toBe(true);
     const sequences = frames
-      .map((frame) => JSON.parse(frame) as { type: string; payload?: { data?: { generationProgress?: { sequence: number } } } })
-      .flatMap((message) => (message.type === 'next' ? [message.payload?.data?.generationProgress?.sequence ?? -1] : []));
+      .map(
+        (frame) =>
+          JSON.parse(frame) as { type: string; payload?: { data?: { generationProgress?: { sequence: number } } } },
+      )
+      .flatMap((message) =>
+        message.type === 'next' ? [message.payload?.data?.generationProgress?.sequence ?? -1] : [],
+      );
     // Every image is QUEUED, GENERATING and SUCCEEDED, then the final event: nothing dropped, nothing out of order.
     expect(sequences).toEqual(Array.from({ length: 24 * 3 + 1 }, (_, index) => index + 1));
     expect(readWhilePaused).toBeLessThan(frames.length);

@@ -12,7 +12,11 @@ import {
   type FakeBehavior,
   type FakeGenerationRequest,
 } from './support/fake-together.js';
-import { useGenerationHarness, type GenerationHarness, type GenerationHarnessOptions } from './support/generation-harness.js';
+import {
+  useGenerationHarness,
+  type GenerationHarness,
+  type GenerationHarnessOptions,
+} from './support/generation-harness.js';
 import { tinyJpeg, tinyPng, tinyWebp } from './support/test-images.js';
 
 const REQUEST: ProviderRequest = { prompt: 'a red apple on a school desk', width: 512, height: 384 };
@@ -171,7 +175,7 @@ describe('HTTP statuses map to error codes', () => {
     expect(error.message).toContain('safety checker');
   });
 
-  it("a Cloudflare HTML error page is not quoted into the message", async () => {
+  it('a Cloudflare HTML error page is not quoted into the message', async () => {
     const error = await failureAfter({ kind: 'status', status: 520 });
     expect(error.message).not.toMatch(/<|Cloudflare|Ray ID/);
   });
@@ -269,7 +273,11 @@ describe("the upstream's own error message", () => {
   });
 
   it('is cut short when it is very long', async () => {
-    const error = await failureAfter({ kind: 'status', status: 400, body: errorBody('x'.repeat(5000), 'invalid_request_error') });
+    const error = await failureAfter({
+      kind: 'status',
+      status: 400,
+      body: errorBody('x'.repeat(5000), 'invalid_request_error'),
+    });
     expect(error.message.length).toBeLessThan(500);
   });
 });

@@ -56,7 +56,9 @@ describe('collectPlaceholders', () => {
   });
 
   it('finds nothing in a worksheet without placeholders', () => {
-    expect(collectPlaceholders({ pages: [{ elements: [{ type: 'text', text: 'hello' }] }, { elements: [] }] })).toEqual([]);
+    expect(collectPlaceholders({ pages: [{ elements: [{ type: 'text', text: 'hello' }] }, { elements: [] }] })).toEqual(
+      [],
+    );
   });
 });
 
@@ -88,7 +90,12 @@ describe('applyOutcomes', () => {
     ]);
     expect(result).toMatchObject({ title: 'Animals of the farm', grade: 2 });
     expect(result.pages[0]).toMatchObject({ margin: 12 });
-    expect(result.pages[0]?.elements[1]).toMatchObject({ x: 10, y: 40, caption: 'cow', prompt: 'a cow in a green meadow' });
+    expect(result.pages[0]?.elements[1]).toMatchObject({
+      x: 10,
+      y: 40,
+      caption: 'cow',
+      prompt: 'a cow in a green meadow',
+    });
     expect(result.pages[1]?.elements[2]).toMatchObject({ locked: true });
     expect(result.pages[0]?.elements[2]).toMatchObject({ src: EXISTING_SRC });
   });
@@ -129,7 +136,9 @@ describe('generateImagesForWorksheet', () => {
       expect(Object.keys(update).sort()).toEqual(['completed', 'current', 'errors', 'total']);
       expect(update.total).toBe(3);
     }
-    expect(progress.map((update) => update.completed)).toEqual([...progress.map((update) => update.completed)].sort((a, b) => a - b));
+    expect(progress.map((update) => update.completed)).toEqual(
+      [...progress.map((update) => update.completed)].sort((a, b) => a - b),
+    );
     expect(progress.at(-1)).toEqual({ completed: 3, total: 3, errors: 0, current: null });
     expect(progress.some((update) => update.current === 'a pig in the mud')).toBe(true);
 
@@ -148,9 +157,14 @@ describe('generateImagesForWorksheet', () => {
         responseFormat: 'base64',
         outputFormat: 'jpeg',
       });
-    expect(cow).toMatchObject({ src: toDataUrl({ mimeType: 'image/jpeg', bytes: bytes('a cow in a green meadow', 512, 384) }), caption: 'cow' });
+    expect(cow).toMatchObject({
+      src: toDataUrl({ mimeType: 'image/jpeg', bytes: bytes('a cow in a green meadow', 512, 384) }),
+      caption: 'cow',
+    });
     // 500x300 is generated as 496x304.
-    expect(pig).toMatchObject({ src: toDataUrl({ mimeType: 'image/jpeg', bytes: bytes('a pig in the mud', 496, 304, 9) }) });
+    expect(pig).toMatchObject({
+      src: toDataUrl({ mimeType: 'image/jpeg', bytes: bytes('a pig in the mud', 496, 304, 9) }),
+    });
     expect(barn).toMatchObject({ src: expect.stringMatching(/^data:image\/jpeg;base64,/), locked: true });
     expect(illustrated.worksheet.pages[0]?.elements[2]).toMatchObject({ src: EXISTING_SRC });
   });
@@ -167,12 +181,16 @@ describe('generateImagesForWorksheet', () => {
     const barn = illustrated.worksheet.pages[1]?.elements[2];
     expect(barn).toMatchObject({ imageError: { code: 'CONTENT_FLAGGED', retryable: false } });
     expect(barn).not.toHaveProperty('src');
-    expect(illustrated.worksheet.pages[0]?.elements[1]).toMatchObject({ src: expect.stringMatching(/^data:image\/jpeg/) });
+    expect(illustrated.worksheet.pages[0]?.elements[1]).toMatchObject({
+      src: expect.stringMatching(/^data:image\/jpeg/),
+    });
   });
 
   it('sends nothing for a worksheet whose pictures are all there', async () => {
     harness = await startGenerationHarness();
-    const worksheet: Worksheet = { pages: [{ elements: [{ type: 'image', prompt: 'a hen', width: 256, height: 256, src: EXISTING_SRC }] }] };
+    const worksheet: Worksheet = {
+      pages: [{ elements: [{ type: 'image', prompt: 'a hen', width: 256, height: 256, src: EXISTING_SRC }] }],
+    };
     const illustrated = await generateImagesForWorksheet(worksheet, undefined, { service: harness.service });
     expect(illustrated.results).toEqual([]);
     expect(illustrated.stats.total).toBe(0);

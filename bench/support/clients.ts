@@ -69,7 +69,13 @@ export interface GeneratedJob {
   id: string;
   status: string;
   stats: { total: number; successful: number; failed: number; retries: number; durationMs: number };
-  results: Array<{ id: string; success: boolean; image?: string | null; attempts: number; error: { code: string } | null }>;
+  results: Array<{
+    id: string;
+    success: boolean;
+    image?: string | null;
+    attempts: number;
+    error: { code: string } | null;
+  }>;
 }
 
 export const generateMutation = (withImages: boolean) => /* GraphQL */ `
@@ -89,13 +95,19 @@ export async function generateThroughServer(
   options: { withImages?: boolean; jobId?: string } = {},
 ): Promise<ClientRun & { job: GeneratedJob }> {
   const started = performance.now();
-  const answer = await postGraphQL<{ generateWorksheetImages: GeneratedJob }>(graphqlUrl, generateMutation(options.withImages ?? true), {
-    input: { images, ...(options.jobId ? { jobId: options.jobId } : {}) },
-  });
+  const answer = await postGraphQL<{ generateWorksheetImages: GeneratedJob }>(
+    graphqlUrl,
+    generateMutation(options.withImages ?? true),
+    {
+      input: { images, ...(options.jobId ? { jobId: options.jobId } : {}) },
+    },
+  );
   const wallMs = performance.now() - started;
   const job = answer.data?.generateWorksheetImages;
   if (!job) throw new Error(`the mutation failed (HTTP ${answer.status}): ${JSON.stringify(answer.errors)}`);
-  const succeeded = job.results.filter((result) => result.success && (options.withImages === false || result.image)).length;
+  const succeeded = job.results.filter(
+    (result) => result.success && (options.withImages === false || result.image),
+  ).length;
   return { wallMs, total: images.length, succeeded, bytesReceived: answer.bytes, job };
 }
 
@@ -150,7 +162,12 @@ export async function generateWithPlainLoop(upstream: Upstream, images: readonly
   const sizes = await Promise.all(images.map((image) => generateWithFixedAttempts(upstream, image)));
   const wallMs = performance.now() - started;
   const delivered = sizes.filter((size): size is number => size !== undefined);
-  return { wallMs, total: images.length, succeeded: delivered.length, bytesReceived: delivered.reduce((sum, size) => sum + size, 0) };
+  return {
+    wallMs,
+    total: images.length,
+    succeeded: delivered.length,
+    bytesReceived: delivered.reduce((sum, size) => sum + size, 0),
+  };
 }
 
 /** One image, up to three attempts; waits retry-after (or 1 s) after a 429 or 5xx. Answers the base64 length. */
@@ -177,7 +194,9 @@ async function generateWithFixedAttempts(upstream: Upstream, image: BatchImage):
     const retryable = response.status === 429 || response.status >= 500;
     if (!retryable || attempt === CLIENT_MAX_ATTEMPTS) return undefined;
     const retryAfterSeconds = Number(response.headers.get('retry-after') ?? '1');
-    await new Promise((resolve) => setTimeout(resolve, (Number.isFinite(retryAfterSeconds) ? retryAfterSeconds : 1) * 1000));
+    await new Promise((resolve) =>
+      setTimeout(resolve, (Number.isFinite(retryAfterSeconds) ? retryAfterSeconds : 1) * 1000),
+    );
   }
   return undefined;
 }

@@ -125,7 +125,9 @@ switch (task.strategy) {
     const jobId = `memory-${Date.now()}`;
     const client = createClient({ url: task.wsUrl, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
     const done = new Promise<void>((resolve, reject) => {
-      client.subscribe<{ generationProgress: { done: boolean; image: { status: string; image: string | null } | null } }>(
+      client.subscribe<{
+        generationProgress: { done: boolean; image: { status: string; image: string | null } | null };
+      }>(
         {
           query:
             'subscription P($jobId: ID!) { generationProgress(jobId: $jobId) { sequence done image { id status image } } }',

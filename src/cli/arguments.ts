@@ -30,8 +30,13 @@ const options = {
  * Reads the command line (without `node` and the script). `environment` supplies WORKSHEET_IMAGES_TOKEN, the token's
  * fallback that stays out of the process list. Throws UsageError with a one-line message.
  */
-export function parseCliArguments(argv: readonly string[], environment: Record<string, string | undefined> = {}): CliCommand {
-  let parsed;
+export function parseCliArguments(
+  argv: readonly string[],
+  environment: Record<string, string | undefined> = {},
+): CliCommand {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>
+  >;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -42,15 +47,19 @@ export function parseCliArguments(argv: readonly string[], environment: Record<s
   if (values.version) return { kind: 'version' };
 
   const [command, file, ...extra] = positionals;
-  if (command === undefined) throw new UsageError('missing command: try `worksheet-images generate <worksheet.json> --out <dir>`');
+  if (command === undefined)
+    throw new UsageError('missing command: try `worksheet-images generate <worksheet.json> --out <dir>`');
   if (command !== 'generate') throw new UsageError(`unknown command "${command}": the only command is "generate"`);
-  if (file === undefined || file === '') throw new UsageError('missing the worksheet file: `generate <worksheet.json> --out <dir>`');
+  if (file === undefined || file === '')
+    throw new UsageError('missing the worksheet file: `generate <worksheet.json> --out <dir>`');
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}": generate takes one worksheet file`);
-  if (values.out === undefined || values.out === '') throw new UsageError('missing --out <dir>: where to write the images and worksheet.json');
+  if (values.out === undefined || values.out === '')
+    throw new UsageError('missing --out <dir>: where to write the images and worksheet.json');
 
   const token = values.token ?? nonEmpty(environment.WORKSHEET_IMAGES_TOKEN);
   if (values.url === undefined) {
-    if (values.token !== undefined) throw new UsageError('--token needs --url: generating in this process needs no token');
+    if (values.token !== undefined)
+      throw new UsageError('--token needs --url: generating in this process needs no token');
     return { kind: 'generate', file, outDir: values.out, embed: values.embed ?? false };
   }
   return {

@@ -31,7 +31,9 @@ export function describeError(error: unknown, context: ErrorContext = {}): { mes
   if (error instanceof GraphQLRequestError) {
     if (error.code === 'BAD_USER_INPUT') {
       const issues = Array.isArray(error.extensions.issues) ? (error.extensions.issues as InputIssue[]) : [];
-      return failure(`bad input: ${issues.length > 0 ? describeIssues(issues, context) : mapFields(error.message, context)}`);
+      return failure(
+        `bad input: ${issues.length > 0 ? describeIssues(issues, context) : mapFields(error.message, context)}`,
+      );
     }
     if (error.code === 'UNAUTHENTICATED') {
       return failure(

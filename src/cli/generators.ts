@@ -35,7 +35,11 @@ export interface WorksheetGeneration {
 export interface WorksheetGenerator {
   /** Where the images come from, for the summary. */
   readonly description: string;
-  generate(worksheet: Worksheet, onProgress: (progress: ProgressSnapshot) => void, signal: AbortSignal): Promise<WorksheetGeneration>;
+  generate(
+    worksheet: Worksheet,
+    onProgress: (progress: ProgressSnapshot) => void,
+    signal: AbortSignal,
+  ): Promise<WorksheetGeneration>;
   close(): Promise<void>;
 }
 

@@ -50,6 +50,8 @@ Exit codes:
 
 /** The package's version, read from package.json beside src/ or dist/. */
 export function packageVersion(): string {
-  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
   return typeof packageJson.version === 'string' ? packageJson.version : 'unknown';
 }

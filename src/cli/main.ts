@@ -4,7 +4,12 @@ import { collectPlaceholders } from '../worksheet/worksheet.js';
 import { parseCliArguments, type CliCommand } from './arguments.js';
 import { describeError, type ErrorContext } from './describe-error.js';
 import { ExitCode } from './exit-codes.js';
-import { createInProcessGenerator, createServerGenerator, type WorksheetGeneration, type WorksheetGenerator } from './generators.js';
+import {
+  createInProcessGenerator,
+  createServerGenerator,
+  type WorksheetGeneration,
+  type WorksheetGenerator,
+} from './generators.js';
 import { HELP_TEXT, packageVersion } from './help-text.js';
 import { createProgressReporter, type ProgressOutput } from './progress-bar.js';
 import { readWorksheet } from './read-worksheet.js';
@@ -79,7 +84,9 @@ async function generate(command: Extract<CliCommand, { kind: 'generate' }>, io: 
     });
     io.stdout.write(formatSummary({ generation, placeholders, written, durationMs: performance.now() - startedAt }));
     if (generation.status === 'CANCELLED' && controller.signal.aborted) return ExitCode.interrupted;
-    return generation.results.every((result) => result.status === 'SUCCEEDED') ? ExitCode.success : ExitCode.someImagesFailed;
+    return generation.results.every((result) => result.status === 'SUCCEEDED')
+      ? ExitCode.success
+      : ExitCode.someImagesFailed;
   } catch (error) {
     progress.clear();
     // The client rejects with the signal's reason when Ctrl-C came before the job was sent.
@@ -120,7 +127,9 @@ export async function run(argv: readonly string[] = process.argv.slice(2)): Prom
   process.on('unhandledRejection', crash);
   const code = await main(argv);
   // Sockets kept alive by fetch or the WebSocket client must not hold the process open; let the output drain first.
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  await Promise.all(
+    [process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))),
+  );
   process.exit(code);
 }
 

@@ -17,7 +17,9 @@ export async function readWorksheet(file: string): Promise<Worksheet> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CliFailure(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new CliFailure(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 
   const parsed = worksheetSchema.safeParse(json);

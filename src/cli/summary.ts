@@ -24,7 +24,9 @@ export function formatSummary(options: {
   const cancelled = generation.results.filter((result) => result.status === 'CANCELLED');
   const reason = (result: (typeof failed)[number]) => {
     const prompt = JSON.stringify(prompts.get(result.id) ?? '');
-    const error = result.error ? `${result.error.code}: ${result.error.message.replace(/\s+/g, ' ')}` : 'no reason given';
+    const error = result.error
+      ? `${result.error.code}: ${result.error.message.replace(/\s+/g, ' ')}`
+      : 'no reason given';
     return `  ${result.id} ${prompt}: ${error}`;
   };
 

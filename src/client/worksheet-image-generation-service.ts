@@ -79,7 +79,13 @@ type GenerationEvent = GenerationProgressSubscription['generationProgress'];
 
 const FINAL_STATUSES: ReadonlySet<ImageStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 const NO_STATS: GenerationStatsFieldsFragment = {
-  total: 0, successful: 0, failed: 0, cancelled: 0, pending: 0, retries: 0, durationMs: 0,
+  total: 0,
+  successful: 0,
+  failed: 0,
+  cancelled: 0,
+  pending: 0,
+  retries: 0,
+  durationMs: 0,
 };
 
 /**
@@ -292,15 +298,17 @@ export class WorksheetImageGenerationService {
         polling = true;
         unsubscribe();
         stopWaitingForConnection();
-        start().then(() => poll(), () => undefined);
+        start().then(
+          () => poll(),
+          () => undefined,
+        );
       };
 
       const onAbort = () => {
         if (!started) return fail(signal?.reason ?? new Error('Aborted before the job was started'));
-        started.then(() => this.execute(cancelGenerationMutation, { jobId })).then(
-          ({ cancelGeneration }) => finishWith(cancelGeneration),
-          fail,
-        );
+        started
+          .then(() => this.execute(cancelGenerationMutation, { jobId }))
+          .then(({ cancelGeneration }) => finishWith(cancelGeneration), fail);
       };
 
       this.running.add(fail);

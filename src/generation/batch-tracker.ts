@@ -1,10 +1,4 @@
-import type {
-  Dimensions,
-  GenerationStats,
-  ImageResult,
-  Progress,
-  ProgressEvent,
-} from './types.js';
+import type { Dimensions, GenerationStats, ImageResult, Progress, ProgressEvent } from './types.js';
 import { TERMINAL_STATUSES } from './types.js';
 
 export interface TrackedImage {

@@ -9,7 +9,7 @@ import { InvalidInputError } from './input-error.js';
 import { decideRetry, DEFAULT_BACKOFF, type RetryBudget, type RetrySettings } from './retry-policy.js';
 import type { BatchOptions, BatchResult, Dimensions, ImageError, ImageRequest, ImageResult } from './types.js';
 import type { GenerationObserver } from './generation-observer.js';
-import { UpstreamLimiter } from './upstream-limiter.js';
+import type { UpstreamLimiter } from './upstream-limiter.js';
 
 export interface GenerationServiceOptions {
   provider: ImageProvider;
@@ -152,7 +152,13 @@ export class GenerationService {
     requests.forEach((request, index) => {
       const dimensions = roundDimensions(request, this.options.limits);
       const seed = request.seed ?? null;
-      const key = JSON.stringify([request.prompt, dimensions.width, dimensions.height, seed, this.options.requestFingerprint ?? '']);
+      const key = JSON.stringify([
+        request.prompt,
+        dimensions.width,
+        dimensions.height,
+        seed,
+        this.options.requestFingerprint ?? '',
+      ]);
       const existing = byKey.get(key);
       if (existing) existing.memberIndexes.push(index);
       else byKey.set(key, { prompt: request.prompt, seed, dimensions, memberIndexes: [index] });
@@ -204,7 +210,11 @@ export class GenerationService {
           if (error.code === 'RATE_LIMITED') budget.rateLimitedAttempts += 1;
           else budget.countedAttempts += 1;
 
-          if (error.code === 'RATE_LIMITED' && this.options.limiter.activeCount > 0 && requeues < MAX_RATE_LIMIT_REQUEUES) {
+          if (
+            error.code === 'RATE_LIMITED' &&
+            this.options.limiter.activeCount > 0 &&
+            requeues < MAX_RATE_LIMIT_REQUEUES
+          ) {
             // The upstream said no while it still carries other requests, and the limiter has just lowered its
             // limit to what it carries: the image waits in line for the next free slot instead of sleeping while
             // the upstream sits idle. Alone in flight, or after a few tries, it waits what retry-after asks.
@@ -216,12 +226,22 @@ export class GenerationService {
 
           const decision = decideRetry(error, budget, this.retrySettings, this.options.random);
           if (!decision.retry) {
-            update({ status: 'FAILED', attempts, error: finalError(error, decision.reason, attempts, this.retrySettings) });
+            update({
+              status: 'FAILED',
+              attempts,
+              error: finalError(error, decision.reason, attempts, this.retrySettings),
+            });
             return;
           }
           if (decision.rateLimited) budget.rateLimitWaitedMs += decision.delayMs;
           this.options.logger.warn(
-            { batchId: context.batchId, imageId: firstId(), attempt: attempts, reason: error.reason, waitMs: decision.delayMs },
+            {
+              batchId: context.batchId,
+              imageId: firstId(),
+              attempt: attempts,
+              reason: error.reason,
+              waitMs: decision.delayMs,
+            },
             'retrying image',
           );
           observer?.retryScheduled?.(error.reason, decision.delayMs);
@@ -237,7 +257,11 @@ export class GenerationService {
     } catch (unexpected) {
       // Whatever happens, every image ends in a terminal state that says why.
       this.options.logger.error({ err: unexpected, batchId: context.batchId }, 'image task failed unexpectedly');
-      update({ status: 'FAILED', attempts, error: { code: 'INTERNAL', message: 'Unexpected error while generating this image.', retryable: false } });
+      update({
+        status: 'FAILED',
+        attempts,
+        error: { code: 'INTERNAL', message: 'Unexpected error while generating this image.', retryable: false },
+      });
     }
   }
 
@@ -246,9 +270,11 @@ export class GenerationService {
    * once: a cancelled batch must not sit behind other batches' requests. A task already running answers the stop itself.
    */
   private runInSlot<T>(context: BatchContext, task: () => Promise<T>): Promise<T> {
-    return this.options.limiter.run(task, { key: context.batchId, signal: context.stop.signal }).catch((error: unknown) => {
-      throw context.stop.signal.aborted && error === context.stop.signal.reason ? STOPPED : error;
-    });
+    return this.options.limiter
+      .run(task, { key: context.batchId, signal: context.stop.signal })
+      .catch((error: unknown) => {
+        throw context.stop.signal.aborted && error === context.stop.signal.reason ? STOPPED : error;
+      });
   }
 
   private async attempt(task: UniqueTask, context: BatchContext) {
@@ -256,7 +282,8 @@ export class GenerationService {
     const timer = setTimeout(() => timeout.abort(), this.options.upstreamTimeoutMs);
     const signal = AbortSignal.any([context.stop.signal, timeout.signal]);
     const startedAt = performance.now();
-    const finished = (outcome: string) => this.options.observer?.attemptFinished?.(performance.now() - startedAt, outcome);
+    const finished = (outcome: string) =>
+      this.options.observer?.attemptFinished?.(performance.now() - startedAt, outcome);
     try {
       const image = await this.options.provider.generate(
         { prompt: task.prompt, width: task.dimensions.width, height: task.dimensions.height, seed: task.seed },
@@ -266,14 +293,21 @@ export class GenerationService {
       return image;
     } catch (error) {
       finished(
-        context.stop.signal.aborted ? 'cancelled' : timeout.signal.aborted ? 'timeout' : error instanceof ProviderError ? error.reason : 'internal',
+        context.stop.signal.aborted
+          ? 'cancelled'
+          : timeout.signal.aborted
+            ? 'timeout'
+            : error instanceof ProviderError
+              ? error.reason
+              : 'internal',
       );
       if (context.stop.signal.aborted) throw STOPPED;
       if (timeout.signal.aborted) {
-        throw new ProviderError(
-          `The image service did not answer within ${this.options.upstreamTimeoutMs} ms.`,
-          { code: 'TIMEOUT', retryable: true, reason: 'timeout' },
-        );
+        throw new ProviderError(`The image service did not answer within ${this.options.upstreamTimeoutMs} ms.`, {
+          code: 'TIMEOUT',
+          retryable: true,
+          reason: 'timeout',
+        });
       }
       if (error instanceof ProviderError && (error.code === 'RATE_LIMITED' || error.status === 503)) {
         // Still inside the slot, so the limiter sees how many requests the upstream was carrying when it said no.
@@ -322,7 +356,11 @@ export class GenerationService {
 function asProviderError(thrown: unknown, logger: Logger, batchId: string): ProviderError {
   if (thrown instanceof ProviderError) return thrown;
   logger.error({ err: thrown, batchId }, 'provider threw an unexpected error');
-  return new ProviderError('Unexpected error while generating this image.', { code: 'INTERNAL', retryable: false, reason: 'internal' });
+  return new ProviderError('Unexpected error while generating this image.', {
+    code: 'INTERNAL',
+    retryable: false,
+    reason: 'internal',
+  });
 }
 
 function publicError(error: ProviderError): ImageError {

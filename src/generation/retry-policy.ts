@@ -54,7 +54,11 @@ export function decideRetry(
 }
 
 /** "Full jitter": a uniform wait below an exponentially growing, capped ceiling, so retries of a burst spread out. */
-export function fullJitterDelay(retryIndex: number, settings: Pick<RetrySettings, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
+export function fullJitterDelay(
+  retryIndex: number,
+  settings: Pick<RetrySettings, 'baseDelayMs' | 'maxDelayMs'>,
+  random: () => number,
+): number {
   const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.max(0, retryIndex));
   return Math.round(random() * ceiling);
 }
@@ -63,7 +67,10 @@ export function fullJitterDelay(retryIndex: number, settings: Pick<RetrySettings
  * Reads how long the upstream asks us to wait: retry-after-ms, then retry-after (seconds or an HTTP date),
  * then x-ratelimit-reset (seconds until the window resets, or an epoch time in seconds).
  */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: Record<string, string | string[] | undefined>,
+  now: number = Date.now(),
+): number | undefined {
   const header = (name: string) => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;

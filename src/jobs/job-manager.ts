@@ -63,7 +63,15 @@ export class JobManager {
       id,
       status: 'RUNNING',
       results: images.map((image) => queuedResult(describe(image, this.options.service))),
-      stats: { total: images.length, successful: 0, failed: 0, cancelled: 0, pending: images.length, retries: 0, durationMs: 0 },
+      stats: {
+        total: images.length,
+        successful: 0,
+        failed: 0,
+        cancelled: 0,
+        pending: images.length,
+        retries: 0,
+        durationMs: 0,
+      },
       createdAt: new Date(),
       finishedAt: null,
       fingerprint,
@@ -79,7 +87,9 @@ export class JobManager {
     const abort = new AbortController();
     this.options.observer?.jobStarted?.();
     const finished = this.run(candidate, images, abort.signal);
-    void finished.then((job) => this.options.observer?.jobFinished?.(job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED'));
+    void finished.then((job) =>
+      this.options.observer?.jobFinished?.(job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED'),
+    );
     this.running.set(id, { abort, finished });
     void finished.finally(() => this.running.delete(id));
     return { job: (await this.options.store.get(id)) ?? candidate, finished };
@@ -133,7 +143,9 @@ export class JobManager {
     // Store writes are chained so events land in order even when the store is remote.
     let writes: Promise<unknown> = Promise.resolve();
     const write = (task: () => Promise<unknown>) => {
-      writes = writes.then(task).catch((error: unknown) => logger.error({ err: error, jobId: job.id }, 'job store write failed'));
+      writes = writes
+        .then(task)
+        .catch((error: unknown) => logger.error({ err: error, jobId: job.id }, 'job store write failed'));
     };
 
     const onProgress = (event: ProgressEvent) => {
@@ -152,7 +164,7 @@ export class JobManager {
       write(() => store.appendEvent(generationEvent));
     };
 
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof service.generateBatch>>;
     try {
       outcome = await service.generateBatch(images, { signal, onProgress, batchId: job.id });
     } catch (error) {
@@ -163,7 +175,11 @@ export class JobManager {
         results: images.map((image, index) => ({
           ...(results[index] ?? queuedResult(describe(image, service))),
           status: 'FAILED' as const,
-          error: { code: 'INTERNAL' as const, message: 'Unexpected error while generating this image.', retryable: true },
+          error: {
+            code: 'INTERNAL' as const,
+            message: 'Unexpected error while generating this image.',
+            retryable: true,
+          },
         })),
         stats: { ...job.stats, failed: images.length, pending: 0 },
       };
@@ -182,7 +198,9 @@ export class JobManager {
       stats: outcome.stats,
       done: true,
     };
-    write(() => store.update(job.id, { status: outcome.status, results: outcome.results, stats: outcome.stats, finishedAt }));
+    write(() =>
+      store.update(job.id, { status: outcome.status, results: outcome.results, stats: outcome.stats, finishedAt }),
+    );
     write(() => store.appendEvent(final));
     await writes;
     return { ...job, status: outcome.status, results: outcome.results, stats: outcome.stats, finishedAt };

@@ -22,7 +22,12 @@ const NO_ERROR_CODE = 'none';
  * Registers the generation service's metrics in `registry` and returns the observer that feeds them.
  * The observer never throws: a value that is not a duration is dropped rather than breaking the hot path.
  */
-export function createGenerationMetrics({ registry, prefix, inFlight, runningJobs }: GenerationMetricsOptions): GenerationObserver {
+export function createGenerationMetrics({
+  registry,
+  prefix,
+  inFlight,
+  runningJobs,
+}: GenerationMetricsOptions): GenerationObserver {
   const registers = [registry];
 
   const images = new Counter({

@@ -43,7 +43,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     throw new TypeError('runningJobs must be a function that returns the number of running jobs');
   }
   if (typeof prefix !== 'string' || !METRIC_NAME_PREFIX.test(prefix)) {
-    throw new TypeError(`prefix must be empty or start a Prometheus metric name (letters, digits, _ and :, not a digit first), got ${JSON.stringify(prefix)}`);
+    throw new TypeError(
+      `prefix must be empty or start a Prometheus metric name (letters, digits, _ and :, not a digit first), got ${JSON.stringify(prefix)}`,
+    );
   }
 
   const registry = new Registry();

@@ -1,4 +1,5 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { sniffImageMimeType } from '../generation/image-mime.js';
 import { parseRetryAfter } from '../generation/retry-policy.js';
 import type { EncodedImage, ImageErrorCode } from '../generation/types.js';
@@ -56,7 +57,7 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
     };
     if (input.seed !== undefined && input.seed !== null) body.seed = input.seed;
 
-    let response;
+    let response: Dispatcher.ResponseData;
     try {
       response = await request(endpoint, {
         method: 'POST',
@@ -187,7 +188,13 @@ function statusError(
   const upstreamMessage = scrub(readErrorMessage(text)).slice(0, UPSTREAM_MESSAGE_MAX);
   const detail = upstreamMessage ? `: ${upstreamMessage}` : '.';
   const make = (code: ImageErrorCode, retryable: boolean, message: string, retryAfterMs?: number) =>
-    new ProviderError(message, { code, retryable, status, reason: `http_${status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+    new ProviderError(message, {
+      code,
+      retryable,
+      status,
+      reason: `http_${status}`,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
 
   switch (status) {
     case 400:
@@ -195,20 +202,42 @@ function statusError(
     case 401:
     case 403:
       // The upstream's own text may quote part of the key, so it is not passed on.
-      return make('UPSTREAM_AUTH', false, `The image service refused the server's API key (HTTP ${status}). The operator must check TOGETHER_API_KEY.`);
+      return make(
+        'UPSTREAM_AUTH',
+        false,
+        `The image service refused the server's API key (HTTP ${status}). The operator must check TOGETHER_API_KEY.`,
+      );
     case 402:
-      return make('OUT_OF_CREDITS', false, 'The image service account is out of credits or over its spending limit (HTTP 402).');
+      return make(
+        'OUT_OF_CREDITS',
+        false,
+        'The image service account is out of credits or over its spending limit (HTTP 402).',
+      );
     case 404:
       return make('INVALID_REQUEST', false, `The image service does not know this model or path (HTTP 404)${detail}`);
     case 408:
       return make('TIMEOUT', true, 'The image service timed out the request (HTTP 408).');
     case 422:
-      return make('CONTENT_FLAGGED', false, `The image service's safety checker flagged this prompt (HTTP 422)${detail}`);
+      return make(
+        'CONTENT_FLAGGED',
+        false,
+        `The image service's safety checker flagged this prompt (HTTP 422)${detail}`,
+      );
     case 429:
-      return make('RATE_LIMITED', true, 'The image service is rate limiting this server (HTTP 429).', parseRetryAfter(headers));
+      return make(
+        'RATE_LIMITED',
+        true,
+        'The image service is rate limiting this server (HTTP 429).',
+        parseRetryAfter(headers),
+      );
     default:
       if (status >= 500 || status === 409) {
-        return make('UPSTREAM_UNAVAILABLE', true, `The image service is unavailable (HTTP ${status})${detail}`, parseRetryAfter(headers));
+        return make(
+          'UPSTREAM_UNAVAILABLE',
+          true,
+          `The image service is unavailable (HTTP ${status})${detail}`,
+          parseRetryAfter(headers),
+        );
       }
       return make('INVALID_REQUEST', false, `The image service rejected the request (HTTP ${status})${detail}`);
   }

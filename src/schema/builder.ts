@@ -25,7 +25,10 @@ export function createBuilder() {
     validation: {
       validationError: (result) => {
         const issues = result.issues.map((issue) => ({
-          field: formatPath('', (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment))),
+          field: formatPath(
+            '',
+            (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)),
+          ),
           message: issue.message,
         }));
         return new GraphQLError(issues.map((issue) => `${issue.field}: ${issue.message}`).join('; '), {

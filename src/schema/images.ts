@@ -8,7 +8,10 @@ import { answer } from './errors.js';
 const IMAGE_STATUSES = {
   QUEUED: { description: 'Waiting for a free upstream slot.' },
   GENERATING: { description: 'An attempt is in flight.' },
-  RETRYING: { description: 'The last attempt failed for a reason that can pass; `error` says why and `retryInMs` when the next one starts.' },
+  RETRYING: {
+    description:
+      'The last attempt failed for a reason that can pass; `error` says why and `retryInMs` when the next one starts.',
+  },
   SUCCEEDED: { description: 'Done: `image` holds the picture.' },
   FAILED: { description: 'Done without a picture: `error` says why.' },
   CANCELLED: { description: 'Stopped before it finished, by cancelGeneration or a server shutdown.' },
@@ -37,7 +40,7 @@ export function imagePath(jobId: string, imageId: string): string {
 /** The types every domain shares: image requests and results, sizes, errors and stats. */
 export function addImageTypes(builder: Builder, limits: ImageLimits) {
   const ImageStatus = builder.enumType('ImageStatus', {
-    description: "Where an image is in its life. SUCCEEDED, FAILED and CANCELLED are final.",
+    description: 'Where an image is in its life. SUCCEEDED, FAILED and CANCELLED are final.',
     values: IMAGE_STATUSES,
   });
   const ImageErrorCode = builder.enumType('ImageErrorCode', {
@@ -58,27 +61,36 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
     fields: (t) => ({
       code: t.field({ type: ImageErrorCode, description: 'What kind of failure.', resolve: (error) => error.code }),
       message: t.exposeString('message', { description: 'What happened, in words an editor can show a teacher.' }),
-      retryable: t.exposeBoolean('retryable', { description: 'Whether the same request may succeed if sent again later.' }),
+      retryable: t.exposeBoolean('retryable', {
+        description: 'Whether the same request may succeed if sent again later.',
+      }),
     }),
   });
 
   const ImageResultRef = builder.objectRef<JobImageResult>('ImageResult').implement({
     description: 'One requested image: its picture, or the reason it has none.',
     fields: (t) => ({
-      id: t.exposeID('id', { description: "The client's key from the request, e.g. \"0-1\" for page 0, element 1." }),
-      status: t.field({ type: ImageStatus, description: 'Where the image is in its life.', resolve: (result) => result.status }),
-      success: t.boolean({ description: 'Whether the image SUCCEEDED.', resolve: (result) => result.status === 'SUCCEEDED' }),
+      id: t.exposeID('id', { description: 'The client\'s key from the request, e.g. "0-1" for page 0, element 1.' }),
+      status: t.field({
+        type: ImageStatus,
+        description: 'Where the image is in its life.',
+        resolve: (result) => result.status,
+      }),
+      success: t.boolean({
+        description: 'Whether the image SUCCEEDED.',
+        resolve: (result) => result.status === 'SUCCEEDED',
+      }),
       image: t.string({
         nullable: true,
-        description: 'The picture as a data URL whose MIME type is that of the bytes (data:image/jpeg;base64,...); null until SUCCEEDED.',
+        description:
+          'The picture as a data URL whose MIME type is that of the bytes (data:image/jpeg;base64,...); null until SUCCEEDED.',
         resolve: (result) => (result.image ? toDataUrl(result.image) : null),
       }),
       url: t.string({
         nullable: true,
         description:
           "Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<id>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches.",
-        resolve: (result) =>
-          result.image && result.jobId ? imagePath(result.jobId, result.id) : null,
+        resolve: (result) => (result.image && result.jobId ? imagePath(result.jobId, result.id) : null),
       }),
       mimeType: t.string({
         nullable: true,
@@ -91,14 +103,34 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
         resolve: (result) => result.image?.bytes.length ?? null,
       }),
       placeholder: t.boolean({
-        description: 'True when the picture comes from the embedded offline provider: a labelled placeholder, not a generated illustration.',
+        description:
+          'True when the picture comes from the embedded offline provider: a labelled placeholder, not a generated illustration.',
         resolve: (_result, _args, context) => context.service.provider.placeholder,
       }),
-      dimensions: t.field({ type: DimensionsRef, description: 'The size generated: each side rounded to a multiple of 16.', resolve: (result) => result.dimensions }),
-      requestedDimensions: t.field({ type: DimensionsRef, description: 'The size asked for.', resolve: (result) => result.requestedDimensions }),
-      attempts: t.exposeInt('attempts', { description: 'Upstream requests made for this image so far, the first included.' }),
-      error: t.field({ type: ImageErrorRef, nullable: true, description: 'Why the image failed or was cancelled; while RETRYING, why the last attempt failed.', resolve: (result) => result.error }),
-      retryInMs: t.int({ nullable: true, description: 'While RETRYING: milliseconds until the next attempt.', resolve: (result) => result.retryInMs }),
+      dimensions: t.field({
+        type: DimensionsRef,
+        description: 'The size generated: each side rounded to a multiple of 16.',
+        resolve: (result) => result.dimensions,
+      }),
+      requestedDimensions: t.field({
+        type: DimensionsRef,
+        description: 'The size asked for.',
+        resolve: (result) => result.requestedDimensions,
+      }),
+      attempts: t.exposeInt('attempts', {
+        description: 'Upstream requests made for this image so far, the first included.',
+      }),
+      error: t.field({
+        type: ImageErrorRef,
+        nullable: true,
+        description: 'Why the image failed or was cancelled; while RETRYING, why the last attempt failed.',
+        resolve: (result) => result.error,
+      }),
+      retryInMs: t.int({
+        nullable: true,
+        description: 'While RETRYING: milliseconds until the next attempt.',
+        resolve: (result) => result.retryInMs,
+      }),
       deduplicated: t.exposeBoolean('deduplicated', {
         description: 'True when an identical request earlier in the batch was sent upstream once for both.',
       }),
@@ -114,17 +146,31 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
       cancelled: t.exposeInt('cancelled', { description: 'Images that were CANCELLED.' }),
       pending: t.exposeInt('pending', { description: 'Images not yet in a final state.' }),
       retries: t.exposeInt('retries', { description: 'Upstream requests beyond the first, summed over the batch.' }),
-      durationMs: t.exposeInt('durationMs', { description: 'Milliseconds from the start of the batch to its end (or to now while it runs).' }),
+      durationMs: t.exposeInt('durationMs', {
+        description: 'Milliseconds from the start of the batch to its end (or to now while it runs).',
+      }),
     }),
   });
 
   const ImageRequestInput = builder.inputType('ImageRequestInput', {
     description: 'One picture placeholder to fill.',
     fields: (t) => ({
-      id: t.id({ required: true, description: "The client's key, unique in the batch, e.g. \"0-1\" = page 0, element 1." }),
-      prompt: t.string({ required: true, description: `What to draw; not blank, at most ${limits.maxPromptLength} characters.` }),
-      width: t.int({ required: true, description: `Width in pixels, ${limits.minSide} to ${limits.maxSide}; rounded to the nearest multiple of 16.` }),
-      height: t.int({ required: true, description: `Height in pixels, ${limits.minSide} to ${limits.maxSide}; rounded to the nearest multiple of 16.` }),
+      id: t.id({
+        required: true,
+        description: 'The client\'s key, unique in the batch, e.g. "0-1" = page 0, element 1.',
+      }),
+      prompt: t.string({
+        required: true,
+        description: `What to draw; not blank, at most ${limits.maxPromptLength} characters.`,
+      }),
+      width: t.int({
+        required: true,
+        description: `Width in pixels, ${limits.minSide} to ${limits.maxSide}; rounded to the nearest multiple of 16.`,
+      }),
+      height: t.int({
+        required: true,
+        description: `Height in pixels, ${limits.minSide} to ${limits.maxSide}; rounded to the nearest multiple of 16.`,
+      }),
       seed: t.int({ description: 'The same seed and prompt give the same picture; omit it for a fresh one.' }),
     }),
   });
@@ -132,7 +178,8 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
   builder.mutationField('generateImage', (t) =>
     t.field({
       type: ImageResultRef,
-      description: 'One image, for a single placeholder; the same retries and limits apply. A failure is data: see `error`.',
+      description:
+        'One image, for a single placeholder; the same retries and limits apply. A failure is data: see `error`.',
       args: {
         prompt: t.arg.string({ required: true, description: 'What to draw.' }),
         width: t.arg.int({ required: true, description: 'Width in pixels.' }),

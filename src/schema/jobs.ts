@@ -26,8 +26,15 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
         description: 'One result per requested image, in request order.',
         resolve: (job) => job.results.map((result) => ({ ...result, jobId: job.id })),
       }),
-      stats: t.field({ type: images.GenerationStatsRef, description: 'Counts over the batch.', resolve: (job) => job.stats }),
-      createdAt: t.string({ description: 'When the job started (ISO 8601).', resolve: (job) => job.createdAt.toISOString() }),
+      stats: t.field({
+        type: images.GenerationStatsRef,
+        description: 'Counts over the batch.',
+        resolve: (job) => job.stats,
+      }),
+      createdAt: t.string({
+        description: 'When the job started (ISO 8601).',
+        resolve: (job) => job.createdAt.toISOString(),
+      }),
       finishedAt: t.string({
         nullable: true,
         description: 'When the last image reached a final state (ISO 8601); null while RUNNING.',
@@ -85,7 +92,10 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       args: { input: t.arg({ type: GenerateInput, required: true, description: 'The batch.' }) },
       validate: inputSchema,
       resolve: (_root, { input }, context) =>
-        answer(async () => (await context.jobs.start({ jobId: input.jobId, images: input.images, owner: context.owner })).job),
+        answer(
+          async () =>
+            (await context.jobs.start({ jobId: input.jobId, images: input.images, owner: context.owner })).job,
+        ),
     }),
     cancelGeneration: t.field({
       type: GenerationJobRef,

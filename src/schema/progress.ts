@@ -13,7 +13,10 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
       completed: t.exposeInt('completed', { description: 'Images in a final state.' }),
       total: t.exposeInt('total', { description: 'Images in the job.' }),
       errors: t.exposeInt('errors', { description: 'Images that FAILED.' }),
-      current: t.exposeString('current', { nullable: true, description: 'The prompt most recently sent upstream and still in flight; null when none is.' }),
+      current: t.exposeString('current', {
+        nullable: true,
+        description: 'The prompt most recently sent upstream and still in flight; null when none is.',
+      }),
     }),
   });
 
@@ -28,8 +31,16 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
         description: 'The image whose state changed; null on the final event.',
         resolve: (event) => (event.image ? { ...event.image, jobId: event.jobId } : null),
       }),
-      progress: t.field({ type: ProgressRef, description: 'How far the job has come.', resolve: (event) => event.progress }),
-      stats: t.field({ type: images.GenerationStatsRef, description: 'Counts over the job.', resolve: (event) => event.stats }),
+      progress: t.field({
+        type: ProgressRef,
+        description: 'How far the job has come.',
+        resolve: (event) => event.progress,
+      }),
+      stats: t.field({
+        type: images.GenerationStatsRef,
+        description: 'Counts over the job.',
+        resolve: (event) => event.stats,
+      }),
       done: t.exposeBoolean('done', { description: 'True on the final event, after which the stream ends.' }),
     }),
   });
@@ -62,7 +73,9 @@ export function followJob(jobs: JobManager, jobId: string): AsyncIterableIterato
         return step;
       }
       if (!seen && !abort.signal.aborted) {
-        throw new GraphQLError(`No generation job with id "${jobId}" appeared in time`, { extensions: { code: 'NOT_FOUND' } });
+        throw new GraphQLError(`No generation job with id "${jobId}" appeared in time`, {
+          extensions: { code: 'NOT_FOUND' },
+        });
       }
       return step;
     },

@@ -35,7 +35,10 @@ export function hardeningPlugins(options: HardeningOptions): Plugin[] {
   // status codes) instead of being thrown out of validate().
   const report = {
     propagateOnRejection: false,
-    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(new GraphQLError(withoutSyntaxPrefix(error.message)))],
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError) =>
+        context?.reportError(new GraphQLError(withoutSyntaxPrefix(error.message))),
+    ],
   };
   return [
     EnvelopArmorPlugin({
@@ -116,12 +119,16 @@ function checkVariablesFirst(): Plugin {
     const overHttp = (args.contextValue as { request?: unknown } | undefined)?.request !== undefined;
     const operation = getOperationAST(args.document, args.operationName ?? undefined);
     if (!operation?.variableDefinitions?.length) return undefined;
-    const { errors } = getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {}, { maxErrors: 1 });
+    const { errors } = getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {}, {
+      maxErrors: 1,
+    });
     const error = errors?.[0];
     if (!error) return undefined;
     const half = LONGEST_MESSAGE / 2 - 10;
     const message =
-      error.message.length <= LONGEST_MESSAGE ? error.message : `${error.message.slice(0, half)} … ${error.message.slice(-half)}`;
+      error.message.length <= LONGEST_MESSAGE
+        ? error.message
+        : `${error.message.slice(0, half)} … ${error.message.slice(-half)}`;
     return new GraphQLError(message, {
       nodes: error.nodes,
       extensions: { ...error.extensions, ...(overHttp ? { http: { status: 400 } } : {}) },

@@ -32,7 +32,9 @@ const OPEN_YOGA_PATHS = new Set(['/health']);
  * (CORS preflights excepted: a browser sends them without credentials, and they run nothing); request bodies are
  * held to `maxBodyBytes`; then Yoga answers with the caller's owner name in its context.
  */
-export function createHttpHandler(options: HttpHandlerOptions): (request: IncomingMessage, response: ServerResponse) => void {
+export function createHttpHandler(
+  options: HttpHandlerOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const { yoga, access, maxBodyBytes, logger, openRoutes = [], protectedRoutes = [] } = options;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -52,10 +54,14 @@ export function createHttpHandler(options: HttpHandlerOptions): (request: Incomi
   return (request, response) => {
     const requestId = requestIdFrom(request.headers['x-request-id']);
     response.setHeader('x-request-id', requestId);
-    requestContext.run({ requestId }, () => handle(request, response)).catch((error: unknown) => {
-      logger.error({ err: error, path: pathOf(request) }, 'request failed');
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-      response.end(JSON.stringify({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
-    });
+    requestContext
+      .run({ requestId }, () => handle(request, response))
+      .catch((error: unknown) => {
+        logger.error({ err: error, path: pathOf(request) }, 'request failed');
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        response.end(
+          JSON.stringify({ errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }),
+        );
+      });
   };
 }

@@ -51,7 +51,12 @@ export class ImageQuota {
     for (const entry of spent) {
       freed += entry.count;
       if (used - freed + count <= limit) {
-        return { allowed: false, limit, used, retryAfterSeconds: Math.max(1, Math.ceil((entry.at + WINDOW_MS - now) / 1000)) };
+        return {
+          allowed: false,
+          limit,
+          used,
+          retryAfterSeconds: Math.max(1, Math.ceil((entry.at + WINDOW_MS - now) / 1000)),
+        };
       }
     }
     return { allowed: false, limit, used, retryAfterSeconds: WINDOW_MS / 1000 };

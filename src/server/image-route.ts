@@ -27,7 +27,9 @@ export function createImageRoute(jobs: JobManager): Route {
     const image = job?.results.find((result) => result.id === imageId)?.image;
     if (!image) {
       response.writeHead(404, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: 'No such image: the job or image is unknown, not finished, or no longer kept.' }));
+      response.end(
+        JSON.stringify({ error: 'No such image: the job or image is unknown, not finished, or no longer kept.' }),
+      );
       return true;
     }
     response.writeHead(200, {

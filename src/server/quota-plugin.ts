@@ -43,7 +43,12 @@ export function useImageQuota({ quota, maxBatchSize }: ImageQuotaPluginOptions):
               limit,
               ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
               ...(overHttp
-                ? { http: { status: 429, headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) } } }
+                ? {
+                    http: {
+                      status: 429,
+                      headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) },
+                    },
+                  }
                 : {}),
             },
           }),

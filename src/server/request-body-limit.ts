@@ -54,7 +54,10 @@ export function readBodyWithin(request: IncomingMessage, response: ServerRespons
 function sendTooLarge(response: ServerResponse, maxBytes: number): void {
   const body = JSON.stringify({
     errors: [
-      { message: `Request body too large: at most ${maxBytes} bytes are accepted.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } },
+      {
+        message: `Request body too large: at most ${maxBytes} bytes are accepted.`,
+        extensions: { code: 'PAYLOAD_TOO_LARGE' },
+      },
     ],
   });
   // The rest of the body is not read: the connection closes once the answer is out.

@@ -38,10 +38,15 @@ const BATCH_FIELDS = new Set(['generateWorksheetImages', 'startWorksheetImages']
 export function requestedImages(operation: OperationToCount, maxBatchSize: number): ImageSpend[] {
   const definition = getOperationAST(operation.document, operation.operationName ?? undefined);
   const mutationType = operation.schema.getMutationType();
-  if (!definition || definition.operation !== 'mutation' || !mutationType) return [];
+  if (definition?.operation !== 'mutation' || !mutationType) return [];
 
   // One error is enough to know execution will refuse the variables; stopping there keeps hostile input cheap.
-  const coerced = getVariableValues(operation.schema, definition.variableDefinitions ?? [], operation.variableValues ?? {}, { maxErrors: 1 });
+  const coerced = getVariableValues(
+    operation.schema,
+    definition.variableDefinitions ?? [],
+    operation.variableValues ?? {},
+    { maxErrors: 1 },
+  );
   if (coerced.errors) return [];
   const variables = coerced.coerced;
 

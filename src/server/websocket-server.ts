@@ -5,7 +5,8 @@ import { GraphQLError, type DocumentNode } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
 import { requestContext } from '../request-context.js';
 import type { GraphQLContext } from '../schema/index.js';
@@ -261,4 +262,3 @@ function normalizeOrigin(origin: string): string {
     return origin.trim().toLowerCase();
   }
 }
-

@@ -34,7 +34,11 @@ export function describeImageState(image: ImageState): ImageStateDescription {
       return { state: 'succeeded', label: 'Done', detail: `${width} × ${height} px${tries}.` };
     }
     case 'FAILED':
-      return { state: 'failed', label: 'Failed', detail: sentence(image.error?.message ?? 'The image could not be made.') };
+      return {
+        state: 'failed',
+        label: 'Failed',
+        detail: sentence(image.error?.message ?? 'The image could not be made.'),
+      };
     case 'CANCELLED':
       return { state: 'cancelled', label: 'Cancelled', detail: 'Cancelled before it was made.' };
   }

@@ -51,7 +51,9 @@ async function generate(): Promise<void> {
   if (!worksheet) return;
   const placeholders = collectPlaceholders(worksheet);
   if (placeholders.length === 0) {
-    showInputError('This worksheet has no picture placeholder left to fill: add an element with "type": "image", a prompt, a width and a height, and no "src".');
+    showInputError(
+      'This worksheet has no picture placeholder left to fill: add an element with "type": "image", a prompt, a width and a height, and no "src".',
+    );
     return;
   }
 
@@ -60,10 +62,14 @@ async function generate(): Promise<void> {
   setRunning(true);
   view.start(placeholders);
   try {
-    const illustrated = await service.generateImagesForWorksheet(worksheet, (progress) => view.updateProgress(progress), {
-      signal: controller.signal,
-      onImage: (image) => view.updateImage(image),
-    });
+    const illustrated = await service.generateImagesForWorksheet(
+      worksheet,
+      (progress) => view.updateProgress(progress),
+      {
+        signal: controller.signal,
+        onImage: (image) => view.updateImage(image),
+      },
+    );
     view.finish(illustrated);
     offerDownload(illustrated);
   } catch (error) {

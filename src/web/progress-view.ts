@@ -84,7 +84,8 @@ export class ProgressView {
       if (card.item.dataset.state === 'succeeded') continue;
       card.item.dataset.state = cardState;
       card.badge.textContent = cardState === 'cancelled' ? 'Cancelled' : 'Not sent';
-      card.detail.textContent = cardState === 'cancelled' ? 'Cancelled before it was made.' : 'The job was not started.';
+      card.detail.textContent =
+        cardState === 'cancelled' ? 'Cancelled before it was made.' : 'The job was not started.';
     }
     this.setStatus(message);
   }

@@ -20,7 +20,15 @@ export async function generateImagesForWorksheet(
 ): Promise<IllustratedWorksheet> {
   const placeholders = collectPlaceholders(worksheet);
   if (placeholders.length === 0) {
-    const stats: GenerationStats = { total: 0, successful: 0, failed: 0, cancelled: 0, pending: 0, retries: 0, durationMs: 0 };
+    const stats: GenerationStats = {
+      total: 0,
+      successful: 0,
+      failed: 0,
+      cancelled: 0,
+      pending: 0,
+      retries: 0,
+      durationMs: 0,
+    };
     return { worksheet, results: [], stats };
   }
   const batch = await options.service.generateBatch(

@@ -80,7 +80,10 @@ export function collectPlaceholders(worksheet: Worksheet): WorksheetPlaceholder[
 /** A copy of the worksheet with each element replaced by what `change` makes of it, given its "<page>-<element>" id. */
 export function mapElements(
   worksheet: Worksheet,
-  change: (element: Worksheet['pages'][number]['elements'][number], id: string) => Worksheet['pages'][number]['elements'][number],
+  change: (
+    element: Worksheet['pages'][number]['elements'][number],
+    id: string,
+  ) => Worksheet['pages'][number]['elements'][number],
 ): Worksheet {
   return {
     ...worksheet,

@@ -11,7 +11,12 @@ import { UpstreamLimiter } from '../../src/generation/upstream-limiter.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createTogetherProvider } from '../../src/providers/together-provider.js';
 import type { ImageProvider } from '../../src/providers/types.js';
-import { FAKE_TOGETHER_MODEL, startFakeTogether, type FakeTogether, type FakeTogetherOptions } from './fake-together.js';
+import {
+  FAKE_TOGETHER_MODEL,
+  startFakeTogether,
+  type FakeTogether,
+  type FakeTogetherOptions,
+} from './fake-together.js';
 
 export interface GenerationHarnessOptions {
   /** How to start the fake; its own apiKey option decides which key it accepts. */
@@ -51,7 +56,12 @@ export interface GenerationHarness {
   close(): Promise<void>;
 }
 
-export const DEFAULT_TEST_LIMITS: ImageLimits = { minSide: 64, maxSide: 1792, maxPromptLength: 1000, maxBatchSize: 100 };
+export const DEFAULT_TEST_LIMITS: ImageLimits = {
+  minSide: 64,
+  maxSide: 1792,
+  maxPromptLength: 1000,
+  maxBatchSize: 100,
+};
 
 export async function startGenerationHarness(options: GenerationHarnessOptions = {}): Promise<GenerationHarness> {
   const fake = await startFakeTogether(options.fake);

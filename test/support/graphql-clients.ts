@@ -95,7 +95,13 @@ export interface ProgressEventShape {
     done: boolean;
     progress: { completed: number; total: number; errors: number; current: string | null };
     stats: { total: number; successful: number; failed: number; cancelled: number; pending: number; retries: number };
-    image: { id: string; status: string; success: boolean; mimeType: string | null; error: { code: string; message: string } | null } | null;
+    image: {
+      id: string;
+      status: string;
+      success: boolean;
+      mimeType: string | null;
+      error: { code: string; message: string } | null;
+    } | null;
   };
 }
 
@@ -120,6 +126,14 @@ export const GENERATE_MUTATION = /* GraphQL */ `
   }
 `;
 
-export function images(count: number, prefix = 'img'): Array<{ id: string; prompt: string; width: number; height: number }> {
-  return Array.from({ length: count }, (_, index) => ({ id: `0-${index}`, prompt: `${prefix} ${index}`, width: 256, height: 256 }));
+export function images(
+  count: number,
+  prefix = 'img',
+): Array<{ id: string; prompt: string; width: number; height: number }> {
+  return Array.from({ length: count }, (_, index) => ({
+    id: `0-${index}`,
+    prompt: `${prefix} ${index}`,
+    width: 256,
+    height: 256,
+  }));
 }

@@ -34,7 +34,7 @@ export function tinyWebp(): Buffer {
  */
 export function tinyJpeg(label?: string): Buffer {
   const digest = label === undefined ? undefined : hashOf(label);
-  const grey = digest === undefined ? 128 : digest[0] ?? 128;
+  const grey = digest === undefined ? 128 : (digest[0] ?? 128);
   const comment = digest === undefined ? [] : [commentSegment(Buffer.from(`fake-together:${digest.toString('hex')}`))];
   return Buffer.concat([SOI, JFIF_APP0, ...comment, ...jpegImageSegments(grey)]);
 }

@@ -12,7 +12,13 @@ const GRID_CELLS = 8;
  * Paints a gradient with a soft glow and a scatter of translucent shapes, all drawn from the picture's own random
  * stream, so that every prompt and seed gets a picture a teacher can tell apart from its neighbours at a glance.
  */
-export function paintBackground(context: SKRSContext2D, width: number, height: number, palette: ScenePalette, random: SceneRandom): void {
+export function paintBackground(
+  context: SKRSContext2D,
+  width: number,
+  height: number,
+  palette: ScenePalette,
+  random: SceneRandom,
+): void {
   paintGradient(context, width, height, palette, random);
 
   const shortSide = Math.min(width, height);
@@ -35,7 +41,13 @@ export function paintBackground(context: SKRSContext2D, width: number, height: n
  * Computes the gradient on a small grid and stretches it over the canvas. The canvas's own gradients dither,
  * and that noise made the PNG two to eight times larger and slower to compress; stretched samples stay smooth.
  */
-function paintGradient(context: SKRSContext2D, width: number, height: number, palette: ScenePalette, random: SceneRandom): void {
+function paintGradient(
+  context: SKRSContext2D,
+  width: number,
+  height: number,
+  palette: ScenePalette,
+  random: SceneRandom,
+): void {
   const angle = between(random, 0, Math.PI * 2);
   const directionX = Math.cos(angle);
   const directionY = Math.sin(angle);
@@ -51,7 +63,8 @@ function paintGradient(context: SKRSContext2D, width: number, height: number, pa
       const u = column / GRID_CELLS;
       const v = row / GRID_CELLS;
       // Position along the gradient's direction, 0 at one corner and 1 at the opposite one.
-      const along = ((u - 0.5) * directionX + (v - 0.5) * directionY) / (Math.abs(directionX) + Math.abs(directionY)) + 0.5;
+      const along =
+        ((u - 0.5) * directionX + (v - 0.5) * directionY) / (Math.abs(directionX) + Math.abs(directionY)) + 0.5;
       const glow = 0.35 * Math.max(0, 1 - Math.hypot(u - glowX, v - glowY) / 0.75) ** 2;
       const colour = mix(mix(palette.backgroundFrom, palette.backgroundTo, along), WHITE, glow);
       const offset = (row * samples + column) * 4;
@@ -80,7 +93,15 @@ function mix(from: Rgb, to: Rgb, amount: number): Rgb {
   };
 }
 
-function paintShape(context: SKRSContext2D, kind: ShapeKind, colour: string, x: number, y: number, size: number, rotation: number): void {
+function paintShape(
+  context: SKRSContext2D,
+  kind: ShapeKind,
+  colour: string,
+  x: number,
+  y: number,
+  size: number,
+  rotation: number,
+): void {
   context.save();
   context.translate(x, y);
   context.rotate(rotation);

@@ -21,7 +21,13 @@ export interface LinePlacement {
   align: 'center' | 'left';
 }
 
-export function drawLines(context: SKRSContext2D, layout: TextLayout, family: string, lineHeight: number, placement: LinePlacement): void {
+export function drawLines(
+  context: SKRSContext2D,
+  layout: TextLayout,
+  family: string,
+  lineHeight: number,
+  placement: LinePlacement,
+): void {
   context.font = `${layout.fontSize}px "${family}"`;
   context.textAlign = placement.align;
   context.textBaseline = 'middle';

@@ -23,7 +23,9 @@ const MAX_SIDE = 4096;
 export function createLocalProvider(options: LocalProviderOptions = {}): ImageProvider {
   const givenBannerText: unknown = options.bannerText ?? DEFAULT_BANNER_TEXT;
   if (typeof givenBannerText !== 'string' || toDisplayText(givenBannerText) === '') {
-    throw new TypeError(`Expected \`bannerText\` to be a string with something to show, got \`${String(givenBannerText)}\``);
+    throw new TypeError(
+      `Expected \`bannerText\` to be a string with something to show, got \`${String(givenBannerText)}\``,
+    );
   }
   const bannerText = toDisplayText(givenBannerText);
   const fonts = loadPlaceholderFonts();
@@ -40,11 +42,14 @@ export function createLocalProvider(options: LocalProviderOptions = {}): ImagePr
       try {
         bytes = await renderPlaceholder({ ...request, bannerText }, fonts);
       } catch (error) {
-        throw new ProviderError(`The offline preview could not be drawn: ${error instanceof Error ? error.message : String(error)}`, {
-          code: 'INTERNAL',
-          retryable: false,
-          reason: 'render_failed',
-        });
+        throw new ProviderError(
+          `The offline preview could not be drawn: ${error instanceof Error ? error.message : String(error)}`,
+          {
+            code: 'INTERNAL',
+            retryable: false,
+            reason: 'render_failed',
+          },
+        );
       }
       // Drawing takes milliseconds, but a batch cancelled meanwhile must not see the picture arrive as a success.
       throwIfCancelled(signal);

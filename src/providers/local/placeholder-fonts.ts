@@ -35,6 +35,8 @@ export function loadPlaceholderFonts(): PlaceholderFonts {
 function registerFont(require: NodeJS.Require, specifier: string, family: string): void {
   const path = require.resolve(specifier);
   if (GlobalFonts.registerFromPath(path, family) === null) {
-    throw new Error(`The font file ${path} could not be registered as "${family}"; reinstall the dejavu-fonts-ttf package.`);
+    throw new Error(
+      `The font file ${path} could not be registered as "${family}"; reinstall the dejavu-fonts-ttf package.`,
+    );
   }
 }

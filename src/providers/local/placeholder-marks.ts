@@ -14,7 +14,13 @@ const ACCENT = '#ffc83d';
  * ends. On a canvas too narrow for the whole wording the banner falls back to its first word; on one too small
  * for any text it is a plain stripe, which together with the dashed border still sets the picture apart.
  */
-export function paintBanner(context: SKRSContext2D, width: number, height: number, bannerText: string, family: string): number {
+export function paintBanner(
+  context: SKRSContext2D,
+  width: number,
+  height: number,
+  bannerText: string,
+  family: string,
+): number {
   const shortSide = Math.min(width, height);
   const padding = Math.max(2, Math.round(shortSide * 0.04));
   // Sized by area rather than the short side, so a wide strip gets a readable banner from its spare width.
@@ -29,7 +35,8 @@ export function paintBanner(context: SKRSContext2D, width: number, height: numbe
   });
 
   const verticalPadding = layout === null ? 0 : Math.max(2, Math.round(layout.fontSize * 0.4));
-  const bannerHeight = layout === null ? Math.max(3, Math.round(shortSide * 0.06)) : Math.ceil(layout.height + 2 * verticalPadding);
+  const bannerHeight =
+    layout === null ? Math.max(3, Math.round(shortSide * 0.06)) : Math.ceil(layout.height + 2 * verticalPadding);
   const accentHeight = Math.max(1, Math.round(shortSide * 0.01));
 
   context.fillStyle = BANNER_FILL;
@@ -38,7 +45,12 @@ export function paintBanner(context: SKRSContext2D, width: number, height: numbe
   context.fillRect(0, bannerHeight, width, accentHeight);
   if (layout !== null) {
     context.fillStyle = BANNER_TEXT;
-    drawLines(context, layout, family, BANNER_LINE_HEIGHT, { left: padding, top: verticalPadding, width: width - 2 * padding, align: 'center' });
+    drawLines(context, layout, family, BANNER_LINE_HEIGHT, {
+      left: padding,
+      top: verticalPadding,
+      width: width - 2 * padding,
+      align: 'center',
+    });
   }
   return bannerHeight + accentHeight;
 }

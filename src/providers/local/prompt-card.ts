@@ -22,7 +22,14 @@ export interface CardRegion {
  * grows with the picture, because worksheets show pictures scaled down: a long prompt is cut with an ellipsis
  * rather than drawn too small to read. Draws nothing when not even one line fits.
  */
-export function paintPromptCard(context: SKRSContext2D, prompt: string, region: CardRegion, canvasWidth: number, canvasHeight: number, family: string): void {
+export function paintPromptCard(
+  context: SKRSContext2D,
+  prompt: string,
+  region: CardRegion,
+  canvasWidth: number,
+  canvasHeight: number,
+  family: string,
+): void {
   const padding = Math.max(2, Math.round(Math.min(canvasWidth, canvasHeight) * 0.03));
   const regionWidth = region.right - region.left;
   const regionHeight = region.bottom - region.top;

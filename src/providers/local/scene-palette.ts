@@ -37,7 +37,11 @@ export function pickPalette(random: SceneRandom): ScenePalette {
     backgroundFrom: hslToRgb(baseHue, between(random, 55, 75), between(random, 70, 82)),
     backgroundTo: hslToRgb(secondHue, between(random, 55, 75), between(random, 52, 64)),
     shapes: hues.map((hue) => {
-      const { red, green, blue } = hslToRgb(hue + between(random, -12, 12), between(random, 60, 85), between(random, 45, 65));
+      const { red, green, blue } = hslToRgb(
+        hue + between(random, -12, 12),
+        between(random, 60, 85),
+        between(random, 45, 65),
+      );
       return `rgba(${red}, ${green}, ${blue}, ${between(random, 0.4, 0.7).toFixed(2)})`;
     }),
   };

@@ -12,7 +12,12 @@ export function createSceneRandom(prompt: string, seed: number | null | undefine
   const digest = createHash('sha256')
     .update(JSON.stringify([prompt, seed ?? null]))
     .digest();
-  return smallFastCounter(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12));
+  return smallFastCounter(
+    digest.readUInt32LE(0),
+    digest.readUInt32LE(4),
+    digest.readUInt32LE(8),
+    digest.readUInt32LE(12),
+  );
 }
 
 /** sfc32: tiny, fast, and the same sequence on every platform, unlike Math.random. */
