@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-/** Debian's Chromium (`apt-get install chromium`); .ci/run installs it. Never a downloaded browser. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's Chromium, when the machine has it; `CHROMIUM_PATH` names another binary. */
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 
 /** Headless, and quiet on a closed network: no background connections to Google at start. */
 export const CHROMIUM_ARGS = [
@@ -21,17 +21,28 @@ export const CHROMIUM_ARGS = [
  * browser test that did not run.
  */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: install Debian's package (apt-get install -y chromium; .ci/run ` +
-        'does this) or point CHROMIUM_PATH at a Chromium binary.',
-    );
-  }
+  const executablePath = await chromiumExecutablePath();
   try {
-    return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+    return await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 });
   } catch (error) {
-    throw new Error(`Could not launch Chromium at ${CHROMIUM_PATH}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`Could not launch Chromium at ${executablePath}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * `CHROMIUM_PATH` when set, Debian's Chromium when installed, otherwise the build that @sparticuz/chromium ships
+ * inside its npm package (unpacked to the temp folder on first use): `npm ci` alone gives every machine a browser,
+ * and nothing is downloaded at run time.
+ */
+export async function chromiumExecutablePath(): Promise<string> {
+  const configured = process.env.CHROMIUM_PATH;
+  if (configured) {
+    if (!existsSync(configured)) throw new Error(`CHROMIUM_PATH names ${configured}, which does not exist.`);
+    return configured;
+  }
+  if (existsSync(SYSTEM_CHROMIUM)) return SYSTEM_CHROMIUM;
+  const { default: packaged } = await import('@sparticuz/chromium');
+  return packaged.executablePath();
 }
 
 /** Everything a page complained about: console errors, uncaught exceptions, Content-Security-Policy violations. */
