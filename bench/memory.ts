@@ -14,6 +14,7 @@ import type { MemoryClientReport, MemoryClientTask, MemoryStrategy } from './sup
 import { parseConfig } from '../src/config.js';
 import { batchImages, postGraphQL } from './support/clients.js';
 import { benchServerEnvironment, startServerChild, type ServerUsage } from './support/server-child.js';
+import { ms, type Scenario, table } from './report.js';
 import { mebibytes, MIB, round } from './support/statistics.js';
 
 export const MEMORY_STRATEGY_LABELS: Record<MemoryStrategy, string> = {
@@ -291,3 +292,174 @@ function runClient(task: MemoryClientTask): Promise<MemoryClientReport> {
     });
   });
 }
+
+/** Per extra image from the smaller batch to the larger one, signed, in MiB. */
+function slopes(memory: MemoryResult, strategy: MemoryStrategy) {
+  const [small, large] = [Math.min(...memory.batchSizes), memory.images].map((images) =>
+    memory.rows.find((row) => row.strategy === strategy && row.images === images),
+  );
+  const per = (pick: (row: MemoryRow) => number | null) => {
+    const a = small ? pick(small) : null;
+    const b = large ? pick(large) : null;
+    return small && large && a !== null && b !== null && large.images !== small.images
+      ? (b - a) / (large.images - small.images)
+      : Number.NaN;
+  };
+  return {
+    small,
+    large,
+    server: per((row) => row.server.peakRssMiB),
+    client: per((row) => row.client.maxRssMiB),
+    clientKept: per((row) => row.client.keptAfterGcMiB),
+    stored: per((row) => row.server.retainedExternalMiB),
+  };
+}
+
+const perImage = (value: number) =>
+  Number.isNaN(value) ? '?' : `${value >= 0 ? '+' : '-'}${Math.abs(value).toFixed(1)} MiB`;
+
+export const memory: Scenario<MemoryResult> = {
+  name: 'memory',
+  title: '4. Memory',
+  run: () => runMemory(),
+  targets: (memory) => {
+    const imageMiB = memory.imageBytes / MIB;
+    const worst = slopes(memory, 'single-response');
+    const url = slopes(memory, 'url-fetch');
+    const stored = memory.retention?.batches.map((batch) => batch.storedMiB) ?? [];
+    const capHeld = memory.retention ? Math.max(...stored) <= memory.retention.budgetMiB : undefined;
+    const urlBounded =
+      url.large !== undefined &&
+      url.large.client.largestMessageMiB <= 1.5 * imageMiB &&
+      (Number.isNaN(url.clientKept) ? url.client : url.clientKept) < imageMiB / 10;
+    return [
+      [
+        '4',
+        `memory for ${memory.images} images of ~${(memory.imageBytes / 1e6).toFixed(1)} MB as data URLs: find the design that keeps it bounded`,
+        [
+          `one answer with every data URL (worst case): server peak ${worst.small?.server.peakRssMiB} / ${worst.large?.server.peakRssMiB} MiB at ${worst.small?.images} / ${worst.large?.images} images (${perImage(worst.server)} per image), client ${worst.small?.client.maxRssMiB} / ${worst.large?.client.maxRssMiB} MiB`,
+          `urls, then GET 8 at a time (recommended): server ${url.small?.server.peakRssMiB} / ${url.large?.server.peakRssMiB} MiB (${perImage(url.server)} per image), client ${url.small?.client.maxRssMiB} / ${url.large?.client.maxRssMiB} MiB, largest message ${url.large?.client.largestMessageMiB} MiB`,
+          memory.retention
+            ? `stored bytes after ${stored.length} batches of ${memory.retention.imagesPerBatch}: ${stored.join(', ')} MiB (budget ${memory.retention.budgetMiB} MiB)`
+            : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
+        [
+          `${worst.server <= imageMiB ? '**bounded**' : '**not bounded**'} for one answer with data URLs (the contract's worst case, up to MAX_BATCH_SIZE)`,
+          `${urlBounded ? '**bounded**' : '**not bounded**'} in transit with urls`,
+          capHeld === undefined ? '' : `stored bytes ${capHeld ? '**capped**' : '**over**'} by the byte budget`,
+        ]
+          .filter(Boolean)
+          .join('; '),
+      ],
+    ];
+  },
+  report: (memory) => {
+    const worst = slopes(memory, 'single-response').large;
+    const retention = memory.retention;
+    const last = retention?.batches.at(-1);
+    const evicted = retention?.batches.find((batch) => batch.firstBatchImageStatus === 404);
+    return `Batches of ${memory.side}x${memory.side} images at ~${(memory.imageBytes / 1e6).toFixed(1)} MB each (incompressible JPEG), every strategy handing its caller
+one data URL per image. The server and each client run in fresh processes of their own; fake latency ${memory.latencyMs} ms,
+GENERATION_CONCURRENCY ${memory.generationConcurrency}. Server RSS sampled every 10 ms; the client's peak is its process's maxRSS. Idle RSS includes
+tsx. "Client keeps after GC" is its heap plus external memory after a full GC at the end, while it still holds what
+it keeps. ${memory.images} images weigh ${memory.sizes.rawMiB} MiB as bytes (${(memory.imageBytes / MIB).toFixed(2)} MiB each) and ${memory.sizes.dataUrlsMiB} MiB as data URLs (${(memory.sizes.dataUrlsMiB / memory.images).toFixed(2)} MiB each).
+No API_TOKENS in the bench; with tokens, the image urls take the same bearer token as /graphql.
+
+${table(
+  [
+    'strategy',
+    '>images',
+    '>delivered',
+    '>wall time',
+    '>server idle RSS',
+    '>server peak RSS',
+    '>peak heap',
+    '>peak external',
+    '>RSS after GC',
+    '>external after GC (stored image bytes)',
+    '>client peak RSS (at start)',
+    '>client keeps after GC',
+    '>client received',
+    '>largest message',
+    '>batch answer',
+  ],
+  memory.rows.map((row) => [
+    row.label,
+    row.images,
+    row.delivered,
+    `${ms(row.wallMs)}${row.batchMs !== null ? ` (batch ${ms(row.batchMs)})` : ''}`,
+    `${row.server.idleRssMiB} MiB`,
+    `**${row.server.peakRssMiB} MiB**`,
+    `${row.server.peakHeapUsedMiB} MiB`,
+    `${row.server.peakExternalMiB} MiB`,
+    `${row.server.retainedRssMiB} MiB`,
+    `${row.server.retainedExternalMiB} MiB`,
+    `**${row.client.maxRssMiB} MiB** (${row.client.startRssMiB})`,
+    `${row.client.keptAfterGcMiB ?? '?'} MiB`,
+    `${row.client.receivedMiB} MiB`,
+    `${row.client.largestMessageMiB} MiB`,
+    row.client.answerKiB === null
+      ? ''
+      : row.client.answerKiB < 1024
+        ? `${row.client.answerKiB} KiB`
+        : `${(row.client.answerKiB / 1024).toFixed(1)} MiB`,
+  ]),
+)}
+
+Growth per extra image, from ${Math.min(...memory.batchSizes)} to ${memory.images} images (an image is ${(memory.imageBytes / MIB).toFixed(2)} MiB):
+
+${table(
+  ['strategy', '>server peak RSS', '>stored bytes', '>client peak RSS', '>client keeps after GC'],
+  Object.entries(MEMORY_STRATEGY_LABELS).map(([strategy, label]) => {
+    const s = slopes(memory, strategy as MemoryStrategy);
+    return [label, perImage(s.server), perImage(s.stored), perImage(s.client), perImage(s.clientKept)];
+  }),
+)}
+
+- **One answer with every data URL** (the contract still allows it, so it stays as the worst case): the answer holds
+  every image several times over: base64 strings, the JSON text Yoga builds with JSON.stringify and its buffers.${
+    worst
+      ? ` At ${worst.images} images the server grew ${Math.round(worst.server.peakRssMiB - worst.server.idleRssMiB)} MiB over idle, its peak heap
+  was ${(worst.server.peakHeapUsedMiB / memory.sizes.dataUrlsMiB).toFixed(1)} times the data URLs, and nothing bounds it but MAX_BATCH_SIZE.`
+      : ''
+  }
+- **urls in the answer, each image fetched by its url** (recommended): the client GETs \`/images/<jobId>/<id>\` 8 at a
+  time and builds one data URL at a time; the image route writes the stored Buffer as it is. What one message and the
+  client cost is bounded by the image size; what still grows is the job store's copy of the bytes.
+- **Each image in its own progress event** and **generateImage per placeholder** also carry one image per message;
+  the first stores images like urls, the second stores nothing but loses the job, its progress and its idempotency key.
+${
+  retention
+    ? `
+### The byte budget: ${retention.batches.length} batches of ${retention.imagesPerBatch} in a row on one server
+Each finished job keeps its bytes (${retention.batchMiB} MiB per batch) for JOB_RETENTION_MS; JOB_MAX_RETAINED_BYTES (default
+${retention.budgetMiB} MiB) evicts the oldest finished jobs first. After each batch (urls only): two full GCs, the memory kept,
+and a HEAD on the first batch's first url (idle: RSS ${retention.idleRssMiB} MiB, external ${retention.idleExternalMiB} MiB).
+
+${table(
+  [
+    '>after batch',
+    '>delivered',
+    '>stored image bytes (external over idle)',
+    '>RSS after GC',
+    "first batch's first image",
+  ],
+  retention.batches.map((batch) => [
+    batch.batch,
+    `${batch.delivered}/${retention.imagesPerBatch}`,
+    `${batch.storedMiB} MiB`,
+    `${batch.retainedRssMiB} MiB`,
+    `HTTP ${batch.firstBatchImageStatus}`,
+  ]),
+)}
+
+${evicted ? `Finishing batch ${evicted.batch} evicted batch 1 (its url answers 404).` : 'No eviction was needed.'} RSS after GC ends ${last ? Math.round(last.retainedRssMiB - retention.idleRssMiB) : '?'} MiB over idle
+for ${last?.storedMiB} MiB stored: V8 and the allocator keep the pages the batches grew into. The budget counts finished jobs
+only: running jobs hold their bytes outside it, and the newest finished job is kept whatever its size.
+`
+    : ''
+}`;
+  },
+};

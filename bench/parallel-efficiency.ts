@@ -6,6 +6,7 @@
 import { startFakeTogether } from '../test/support/fake-together.js';
 import { batchImages, generateThroughServer } from './support/clients.js';
 import { startServerChild } from './support/server-child.js';
+import { ms, type Scenario, table, verdict } from './report.js';
 import { median, round } from './support/statistics.js';
 
 export const PARALLEL_EFFICIENCY_TARGET = 1.05;
@@ -113,3 +114,51 @@ export async function runParallelEfficiency(
     met: rows.every((row) => row.met),
   };
 }
+
+export const parallelEfficiency: Scenario<ParallelEfficiencyResult> = {
+  name: 'parallel',
+  title: '1. Parallel efficiency',
+  run: () => runParallelEfficiency(),
+  targets: (result) => {
+    const worst = Math.max(...result.rows.map((row) => row.ratio));
+    return [
+      [
+        '1',
+        `wall time / ideal <= ${result.target} for N = ${result.rows.map((row) => row.images).join(', ')} (C = ${result.concurrency}, ${result.latencyMs} ms)`,
+        `${result.rows.map((row) => `N=${row.images}: ${row.ratio.toFixed(3)}`).join('; ')} (worst ${worst.toFixed(3)})`,
+        verdict(result.met),
+      ],
+    ];
+  },
+  report: (
+    result,
+  ) => `Batches through the \`generateWorksheetImages\` mutation, fake upstream at ${result.latencyMs} ms per image,
+GENERATION_CONCURRENCY ${result.concurrency}, ${result.imageSide}x${result.imageSide}, ${result.repetitions} runs per size after a warm-up batch. Wall time is the client's:
+from sending the mutation to the last byte of its answer. Ideal = ceil(N / C) x latency.
+
+${table(
+  [
+    '>images',
+    '>ideal',
+    '>wall time, median',
+    'runs',
+    '>ratio (median)',
+    '>worst run',
+    '>server stats.durationMs',
+    '>upstream max in flight',
+    '>delivered',
+  ],
+  result.rows.map((row) => [
+    row.images,
+    ms(row.idealMs),
+    ms(row.medianWallMs),
+    row.wallMs.map((value) => Math.round(value)).join(', '),
+    row.ratio.toFixed(3),
+    row.worstRatio.toFixed(3),
+    ms(row.serverDurationMs),
+    row.maxUpstreamInFlight,
+    `${row.succeeded}/${row.images}`,
+  ]),
+)}
+`,
+};

@@ -1,41 +1,36 @@
 /**
  * `npm run bench`: runs the benchmarks one after another on this machine, each against a fake Together API and a
- * freshly started server, then writes bench/results/*.json, the chart and docs/benchmarks.md.
+ * freshly started server, then writes bench/results/<scenario>.json and docs/benchmarks.md.
  *
- *   npm run bench                               all scenarios
- *   npm run bench -- --only parallel,memory     some of: parallel, side-by-side, overhead, memory
- *   npm run bench -- --report                   only rebuild the chart and docs/benchmarks.md from the JSON files
+ *   npm run bench                               every scenario
+ *   npm run bench -- --only parallel,memory     some of them, by name
+ *   npm run bench -- --report                   only rebuild docs/benchmarks.md from the JSON files
+ *
+ * A new scenario is one file in bench/ exporting a Scenario (see report.ts and bench/README.md) and one line below.
  */
-import { runMemory } from './memory.js';
-import { runParallelEfficiency } from './parallel-efficiency.js';
-import { loadAverage, loadResults, machine, saveResult, writeReport } from './report.js';
-import { runServerOverhead } from './server-overhead.js';
-import { runSideBySide } from './side-by-side.js';
+import { memory } from './memory.js';
+import { parallelEfficiency } from './parallel-efficiency.js';
+import { loadAverage, machine, type Scenario, saveResult, writeReport } from './report.js';
+import { serverOverhead } from './server-overhead.js';
+import { sideBySide } from './side-by-side.js';
 
-const SCENARIOS = {
-  parallel: { key: 'parallel', run: runParallelEfficiency },
-  'side-by-side': { key: 'sideBySide', run: runSideBySide },
-  overhead: { key: 'overhead', run: runServerOverhead },
-  memory: { key: 'memory', run: runMemory },
-} as const;
+/** The registry: run and reported in this order. */
+const SCENARIOS: ReadonlyArray<Scenario<unknown>> = [parallelEfficiency, sideBySide, serverOverhead, memory];
 
-type ScenarioName = keyof typeof SCENARIOS;
-
-function chosenScenarios(argv: readonly string[]): ScenarioName[] {
+function chosenScenarios(argv: readonly string[]): ReadonlyArray<Scenario<unknown>> {
   if (argv.includes('--report')) return [];
   const index = argv.indexOf('--only');
-  if (index === -1) return Object.keys(SCENARIOS) as ScenarioName[];
+  if (index === -1) return SCENARIOS;
   const names = (argv[index + 1] ?? '')
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  const unknown = names.filter((name) => !(name in SCENARIOS));
-  if (names.length === 0 || unknown.length > 0) {
-    throw new TypeError(
-      `--only takes a comma-separated list of ${Object.keys(SCENARIOS).join(', ')}; got "${argv[index + 1] ?? ''}"`,
-    );
+  const chosen = SCENARIOS.filter((scenario) => names.includes(scenario.name));
+  if (names.length === 0 || chosen.length !== names.length) {
+    const known = SCENARIOS.map((scenario) => scenario.name).join(', ');
+    throw new TypeError(`--only takes a comma-separated list of ${known}; got "${argv[index + 1] ?? ''}"`);
   }
-  return names as ScenarioName[];
+  return chosen;
 }
 
 const scenarios = chosenScenarios(process.argv.slice(2));
@@ -46,15 +41,14 @@ if (loadAverage() > host.cores / 2) {
 }
 const started = performance.now();
 
-for (const name of scenarios) {
-  const scenario = SCENARIOS[name];
-  console.log(`\n${name}`);
+for (const scenario of scenarios) {
+  console.log(`\n${scenario.title}`);
   const scenarioStarted = performance.now();
   const before = loadAverage();
   const result = await scenario.run();
   const durationMs = Math.round(performance.now() - scenarioStarted);
   const after = loadAverage();
-  saveResult(scenario.key, {
+  saveResult(scenario.name, {
     ranAt: new Date().toISOString(),
     machine: host,
     durationMs,
@@ -64,9 +58,6 @@ for (const name of scenarios) {
   console.log(`  (${(durationMs / 1000).toFixed(1)} s, load average ${before} -> ${after})`);
 }
 
-const summary = writeReport(loadResults());
-console.log(`\n${summary}`);
-const wrote = scenarios.length > 0 ? 'bench/results/*.json, ' : '';
-console.log(
-  `\nwrote ${wrote}bench/results/benchmarks.svg and docs/benchmarks.md in ${((performance.now() - started) / 1000).toFixed(0)} s`,
-);
+console.log(`\n${writeReport(SCENARIOS)}`);
+const wrote = scenarios.length > 0 ? 'bench/results/*.json and ' : '';
+console.log(`\nwrote ${wrote}docs/benchmarks.md in ${((performance.now() - started) / 1000).toFixed(0)} s`);

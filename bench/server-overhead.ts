@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import { expectedImageBytes, startFakeTogether } from '../test/support/fake-together.js';
 import { batchImages, generateMutation, postGraphQL, type GeneratedJob } from './support/clients.js';
 import { cpuMillisBetween, startServerChild } from './support/server-child.js';
-import { percentile, round } from './support/statistics.js';
+import { type Scenario, table } from './report.js';
+import { mebibytes, percentile, round } from './support/statistics.js';
 
 export interface ServerOverheadResult {
   scenario: 'server-overhead';
@@ -34,6 +35,7 @@ export interface ServerOverheadResult {
   };
   progress: {
     subscribers: number;
+    /** Jobs measured (one at a time in this scenario). */
     rounds: number;
     imagesPerRound: number;
     generationConcurrency: number;
@@ -44,23 +46,29 @@ export interface ServerOverheadResult {
     missingEvents: number;
     latencyMs: { p50: number; p90: number; p99: number; max: number };
     cpuMsPerThousandEvents: number;
+    /** Recorded since the load test shares this measurement; older results lack them. */
+    jobsAtOnce?: number;
+    upstreamLatencyMs?: number;
+    errors?: number;
+    firstErrors?: string[];
+    imagesPerSecond?: number;
+    serverPeakRssMiB?: number;
   };
 }
 
-export interface ServerOverheadOptions {
+export type ProgressResult = Required<ServerOverheadResult['progress']>;
+
+export interface ServerOverheadOptions extends ProgressOptions {
   clients?: number;
   imagesPerMutation?: number;
   warmUpMs?: number;
   windowMs?: number;
   throughputConcurrency?: number;
-  subscribers?: number;
-  rounds?: number;
-  imagesPerRound?: number;
 }
 
 export async function runServerOverhead(options: ServerOverheadOptions = {}): Promise<ServerOverheadResult> {
   const throughput = await measureThroughput(options);
-  const progress = await measureProgressLatency(options);
+  const progress = await measureProgress(options);
   return { scenario: 'server-overhead', throughput, progress };
 }
 
@@ -189,15 +197,34 @@ interface ProgressEvent {
   generationProgress: { jobId: string; sequence: number; done: boolean; image: { id: string; status: string } | null };
 }
 
-async function measureProgressLatency(options: ServerOverheadOptions): Promise<ServerOverheadResult['progress']> {
+export interface ProgressOptions {
+  subscribers?: number;
+  /** Jobs running at the same time, each followed by its share of the subscribers (the load test runs several). */
+  jobsAtOnce?: number;
+  imagesPerRound?: number;
+  /** Jobs each lane runs one after another; ignored when durationMs is set. */
+  rounds?: number;
+  /** Keep starting jobs until this much time has passed (the load test). */
+  durationMs?: number;
+  upstreamLatencyMs?: number;
+  generationConcurrency?: number;
+}
+
+/**
+ * Subscribers follow jobs over graphql-ws: the latency of each SUCCEEDED event from the moment the fake upstream built
+ * that image's answer to the moment a subscriber's callback ran; events missing, out of order or failed are errors.
+ * The server overhead scenario runs it with one job at a time; the load test (loadtest/run.ts) with several, for a time.
+ */
+export async function measureProgress(options: ProgressOptions = {}): Promise<ProgressResult> {
   const subscribers = options.subscribers ?? 200;
-  const rounds = options.rounds ?? 5;
+  const jobsAtOnce = options.jobsAtOnce ?? 1;
   const imagesPerRound = options.imagesPerRound ?? 10;
-  const generationConcurrency = 8;
+  const generationConcurrency = options.generationConcurrency ?? 8;
+  const upstreamLatencyMs = options.upstreamLatencyMs ?? 0;
   // When the fake built each answer, by prompt: the moment the upstream answered that image.
   const answeredAt = new Map<string, number>();
   const fake = await startFakeTogether({
-    latencyMs: 0,
+    latencyMs: upstreamLatencyMs,
     imageBytes: (request, index) => {
       answeredAt.set(request.prompt, performance.now());
       return expectedImageBytes(request, index);
@@ -224,42 +251,56 @@ async function measureProgressLatency(options: ServerOverheadOptions): Promise<S
         });
       }),
     );
+    const perLane = Math.max(1, Math.floor(subscribers / jobsAtOnce));
+    const lanes = Array.from({ length: jobsAtOnce }, (_, lane) => clients.slice(lane * perLane, (lane + 1) * perLane));
     // Warm-up round, not measured: loads the subscription code path in the server.
-    await runRound('warm-up', clients, server.url, imagesPerRound, () => {});
+    const ignored = { latencies: [], errors: [] };
+    await runRound('warm-up', clients, server.url, imagesPerRound, answeredAt, ignored);
 
-    const latencies: number[] = [];
-    let eventsDelivered = 0;
-    let missingEvents = 0;
+    const tally = { latencies: [] as number[], errors: [] as string[], events: 0, missing: 0, rounds: 0 };
     const before = await server.usage();
-    for (let round = 0; round < rounds; round += 1) {
-      const outcome = await runRound(`round-${round}`, clients, server.url, imagesPerRound, (prompt, receivedAt) => {
-        const answered = answeredAt.get(prompt);
-        if (answered !== undefined) latencies.push(receivedAt - answered);
-      });
-      eventsDelivered += outcome.events;
-      missingEvents += outcome.missing;
-    }
+    const started = performance.now();
+    const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs;
+    const rounds = options.durationMs === undefined ? (options.rounds ?? 5) : Number.POSITIVE_INFINITY;
+    await Promise.all(
+      lanes.map(async (lane, index) => {
+        for (let round = 0; round < rounds && performance.now() < deadline; round += 1) {
+          const outcome = await runRound(`${index}-${round}`, lane, server.url, imagesPerRound, answeredAt, tally);
+          tally.events += outcome.events;
+          tally.missing += outcome.missing;
+          tally.rounds += 1;
+        }
+      }),
+    );
+    const elapsedMs = performance.now() - started;
     const after = await server.usage();
     const cpuMs = cpuMillisBetween(before, after);
+    const { latencies } = tally;
     const result = {
-      subscribers,
-      rounds,
+      subscribers: lanes.flat().length,
+      jobsAtOnce,
+      rounds: tally.rounds,
       imagesPerRound,
       generationConcurrency,
+      upstreamLatencyMs,
       samples: latencies.length,
-      eventsDelivered,
-      missingEvents,
+      eventsDelivered: tally.events,
+      missingEvents: tally.missing,
+      errors: tally.errors.length,
+      firstErrors: tally.errors.slice(0, 5),
+      imagesPerSecond: round((tally.rounds * imagesPerRound) / (elapsedMs / 1000), 1),
       latencyMs: {
         p50: round(percentile(latencies, 50), 1),
         p90: round(percentile(latencies, 90), 1),
         p99: round(percentile(latencies, 99), 1),
         max: round(Math.max(...latencies), 1),
       },
-      cpuMsPerThousandEvents: round((cpuMs / Math.max(1, eventsDelivered)) * 1000, 1),
+      cpuMsPerThousandEvents: round((cpuMs / Math.max(1, tally.events)) * 1000, 1),
+      serverPeakRssMiB: mebibytes(after.maxRssBytes),
     };
     console.log(
-      `  progress events: ${subscribers} subscribers, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms ` +
-        `from the upstream's answer (${result.samples} samples)`,
+      `  progress events: ${result.subscribers} subscribers, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms ` +
+        `from the upstream's answer (${result.samples} samples), ${result.errors} errors`,
     );
     return result;
   } finally {
@@ -278,12 +319,12 @@ async function runRound(
   clients: readonly Client[],
   graphqlUrl: string,
   images: number,
-  onSucceeded: (prompt: string, receivedAt: number) => void,
+  answeredAt: ReadonlyMap<string, number>,
+  tally: { latencies: number[]; errors: string[] },
 ): Promise<{ events: number; missing: number }> {
   const jobId = `progress-${name}-${Date.now()}`;
   const batch = batchImages(images, `progress ${name}`, 256);
   const promptById = new Map(batch.map((image) => [image.id, image.prompt]));
-  let events = 0;
   const expectedPerSubscriber = images * 3 + 1; // QUEUED, GENERATING, SUCCEEDED per image, then the final event
   const finished = clients.map(
     (client) =>
@@ -293,23 +334,30 @@ async function runRound(
           unsubscribe();
           resolve(received);
         }, 30_000);
-        const unsubscribe = client.subscribe<ProgressEvent['generationProgress'] extends never ? never : ProgressEvent>(
+        const end = () => {
+          clearTimeout(timer);
+          resolve(received);
+        };
+        const unsubscribe = client.subscribe<ProgressEvent>(
           { query: PROGRESS_SUBSCRIPTION, variables: { jobId } },
           {
             next: (result) => {
               const receivedAt = performance.now();
               received += 1;
               const event = result.data?.generationProgress;
-              if (event?.image?.status === 'SUCCEEDED') onSucceeded(promptById.get(event.image.id) ?? '', receivedAt);
+              if (result.errors?.length) tally.errors.push(`${jobId}: ${result.errors[0]?.message}`);
+              if (event && event.sequence !== received)
+                tally.errors.push(`${jobId}: event ${event.sequence} came ${received}th`);
+              const status = event?.image?.status;
+              if (status === 'FAILED' || status === 'CANCELLED') tally.errors.push(`${jobId}: an image ${status}`);
+              const answered = answeredAt.get(promptById.get(event?.image?.id ?? '') ?? '');
+              if (status === 'SUCCEEDED' && answered !== undefined) tally.latencies.push(receivedAt - answered);
             },
-            error: () => {
-              clearTimeout(timer);
-              resolve(received);
+            error: (error) => {
+              tally.errors.push(`${jobId}: subscription error ${JSON.stringify(error)}`);
+              end();
             },
-            complete: () => {
-              clearTimeout(timer);
-              resolve(received);
-            },
+            complete: end,
           },
         );
       }),
@@ -321,7 +369,76 @@ async function runRound(
   });
   if (!started.data) throw new Error(`startWorksheetImages failed: ${JSON.stringify(started.errors)}`);
   const counts = await Promise.all(finished);
-  events = counts.reduce((sum, count) => sum + count, 0);
+  const events = counts.reduce((sum, count) => sum + count, 0);
   const missing = counts.reduce((sum, count) => sum + Math.max(0, expectedPerSubscriber - count), 0);
   return { events, missing };
 }
+
+export const serverOverhead: Scenario<ServerOverheadResult> = {
+  name: 'overhead',
+  title: '3. Server overhead',
+  run: () => runServerOverhead(),
+  targets: ({ throughput: t, progress: p }) => [
+    [
+      '3',
+      'server overhead (no target: measured)',
+      `${t.imagesPerSecond} images/s with ${t.clients} clients; ${t.cpuMsPerImage} CPU ms per image; progress events p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms with ${p.subscribers} subscribers`,
+      'measured',
+    ],
+  ],
+  report: ({
+    throughput: t,
+    progress: p,
+  }) => `Fake upstream at latency 0 with tiny JPEGs, so the server's own work is what is measured.
+
+${table(
+  ['measure', 'value'],
+  [
+    [
+      'throughput',
+      `${t.imagesPerSecond} images/s (${t.images} images in ${t.mutations} mutations over ${t.windowMs / 1000} s, after ${t.warmUpMs / 1000} s warm-up)`,
+    ],
+    [
+      'clients',
+      `${t.clients} concurrent, each sending \`generateWorksheetImages\` with ${t.imagesPerMutation} images (data URLs in the answer) again and again`,
+    ],
+    [
+      'server CPU per image',
+      `${t.cpuMsPerImage} ms (user + system of the server process): one core's worth carries about ${Math.round(1000 / t.cpuMsPerImage)} images/s`,
+    ],
+    [
+      'server CPU used',
+      `${t.serverCpuCores} cores (V8's GC and libuv threads count too); load generator (fake + clients) ${t.loadGeneratorCpuCores} cores`,
+    ],
+    [
+      'mutation latency',
+      `p50 ${t.mutationLatencyMs.p50} ms, p99 ${t.mutationLatencyMs.p99} ms (queueing: ${t.clients} clients share one event loop)`,
+    ],
+    ['failed images', t.failedImages],
+    [
+      'GENERATION_CONCURRENCY',
+      `${t.generationConcurrency} (above the default so that the limiter is not what is measured)`,
+    ],
+    [
+      'progress subscribers',
+      `${p.subscribers} WebSocket connections (graphql-ws), each subscribed to the same job before it starts`,
+    ],
+    [
+      'progress jobs',
+      `${p.rounds} jobs of ${p.imagesPerRound} images, GENERATION_CONCURRENCY ${p.generationConcurrency}: each a burst of ${p.imagesPerRound * 3 + 1} events x ${p.subscribers} subscribers`,
+    ],
+    [
+      'progress event latency',
+      `p50 ${p.latencyMs.p50} ms, p90 ${p.latencyMs.p90} ms, p99 ${p.latencyMs.p99} ms, max ${p.latencyMs.max} ms (${p.samples} SUCCEEDED events)`,
+    ],
+    ['events delivered', `${p.eventsDelivered} (${p.missingEvents} missing)`],
+    ['server CPU per 1,000 events delivered', `${p.cpuMsPerThousandEvents} ms`],
+  ],
+)}
+
+Event latency runs from the moment the fake built an image's answer to the moment a subscriber's \`next\` callback ran
+for its SUCCEEDED event. With latency 0 a job's images are answered within milliseconds, and graphql-ws executes the
+selection once per subscriber and event, so the tail is the queue behind that burst, not a slow path. The load test
+(\`npm run loadtest\`) runs this same measurement with several jobs at once for a fixed time.
+`,
+};

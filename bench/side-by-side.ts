@@ -20,6 +20,7 @@ import {
   type ClientRun,
 } from './support/clients.js';
 import { startServerChild, type ServerChild } from './support/server-child.js';
+import { ms, type Scenario, table, verdict } from './report.js';
 import { median, round } from './support/statistics.js';
 
 export const NO_PRESSURE_TARGET = 1.05;
@@ -253,3 +254,80 @@ async function measure(
   );
   return row;
 }
+
+function phaseTable(side: SideBySideResult, phase: SideBySidePhase): string {
+  return table(
+    [
+      'client',
+      '>wall time, median',
+      'runs (ms)',
+      'delivered per run',
+      '>success rate',
+      '>upstream requests',
+      '>429 answers',
+    ],
+    phase.rows.map((row) => [
+      row.label,
+      ms(row.medianWallMs),
+      row.runs.map((run) => Math.round(run.wallMs)).join(', '),
+      row.runs.map((run) => `${run.succeeded}/${side.images}`).join(', '),
+      `${Math.round(row.successRate * 100)}%`,
+      row.upstreamRequests,
+      row.runs.map((run) => run.upstream429).join(', '),
+    ]),
+  );
+}
+
+export const sideBySide: Scenario<SideBySideResult> = {
+  name: 'side-by-side',
+  title: '2. Side by side',
+  run: () => runSideBySide(),
+  targets: (side) => {
+    const { noPressure: calm, pressure } = side.targets;
+    const limit = side.phases.find((phase) => phase.pressure)?.rateLimit;
+    const c = side.concurrency;
+    const delivered = (all: boolean) => (all ? 'every image' : 'images lost');
+    return [
+      [
+        '2a',
+        `no pressure: (a) within ${Math.round((calm.target - 1) * 100)}% of (b), the SDK with Promise.all`,
+        `GENERATION_CONCURRENCY ${c.default} (the default): ${calm.ratioDefault.toFixed(2)}x, ${Math.ceil(side.images / c.default)} rounds of ${side.latencyMs} ms where the SDK sends all ${side.images} at once; ${c.matched} (= batch size): ${calm.ratioMatchedConcurrency.toFixed(3)}x`,
+        `${verdict(calm.metDefault)} at the default (${c.default} slots for ${side.images} images); ${verdict(calm.metMatchedConcurrency)} with concurrency >= batch size`,
+      ],
+      [
+        '2b',
+        `429 when > ${limit?.maxInFlight} in flight, retry-after ${limit?.retryAfterSeconds} s: every image, within ${Math.round((pressure.target - 1) * 100)}% of ceil(N/K) x latency = ${ms(pressure.boundMs)}`,
+        `C = ${c.default}: ${delivered(pressure.allDelivered)}, ${pressure.ratio.toFixed(3)}x; C = ${c.matched}: ${delivered(pressure.allDeliveredMatchedConcurrency)}, ${pressure.ratioMatchedConcurrency.toFixed(3)}x`,
+        `${verdict(pressure.met)} at the default; ${verdict(pressure.metMatchedConcurrency)} at C = ${c.matched}${side.targets.bothMetMatchedConcurrency ? ` (C = ${c.matched} meets 2a and 2b at once)` : ''}`,
+      ],
+    ];
+  },
+  report: (side) => {
+    const calm = side.phases.find((phase) => !phase.pressure);
+    const pressed = side.phases.find((phase) => phase.pressure);
+    const limit = pressed?.rateLimit;
+    return `${side.images} images on the same fake: (a) this server through the GraphQL mutation at GENERATION_CONCURRENCY
+${side.concurrency.default} (the default) and (a') ${side.concurrency.matched} (the batch size); (b) the official \`together-ai\` SDK, \`client.images.generate\` per
+image with \`Promise.all\` and its default retries (2, honouring retry-after); (c) one request after another, three
+attempts each (the seed system's way); (d) every request at once, three attempts each, waiting retry-after. Fake
+latency ${side.latencyMs} ms; ${side.repetitions} runs each ((c) once, it is deterministic). Each client warms up first; under pressure every
+run of (a) gets a freshly started server, so the limiter never starts from what an earlier run taught it.
+
+### Without pressure
+${calm ? phaseTable(side, calm) : ''}
+
+At the default the server sends ${side.concurrency.default} images, then the rest: that is the limit doing its job, not overhead;
+the SDK has no limit at all. With as many slots as images (a') it is like for like.
+
+### Under rate-limit pressure: 429 with retry-after ${limit?.retryAfterSeconds} s when more than ${limit?.maxInFlight} requests are in flight
+Best possible: ceil(${side.images} / ${limit?.maxInFlight}) x ${side.latencyMs} ms = ${ms(pressed?.boundMs ?? 0)}.
+
+${pressed ? phaseTable(side, pressed) : ''}
+
+A fixed retry budget loses images here: all requests go out at once, ${limit?.maxInFlight} get through per round, and after three
+attempts the rest give up. The server's limiter lowers its concurrency to what the upstream carried when it said no,
+and puts an image refused while others are in flight straight back in line (at most 4 times) instead of sleeping
+retry-after, so it starts as soon as a slot frees.
+`;
+  },
+};

@@ -1,10 +1,11 @@
 /**
- * Starts the real server (src/app.ts) in a child process pointed at a fake Together, and asks it for its CPU time
- * and memory. One child per scenario (or per run), so that one measurement never pollutes the next: the limiter's
+ * The server under measurement: src/main.ts started by the shared launcher (test/support/server-process.ts), alone in
+ * its own process so that its CPU time and peak RSS are its own, with server-usage.ts loaded beside it to report them
+ * over IPC. One child per scenario (or per run), so that one measurement never pollutes the next: the limiter's
  * learned concurrency, the job store and the heap all start fresh.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startServerProcess } from '../../test/support/server-process.js';
 
 export interface ServerUsage {
   cpuUserMicros: number;
@@ -23,9 +24,7 @@ export interface ServerUsage {
   maxRssBytes: number;
 }
 
-export type ServerRequest = { id: number; type: 'usage' | 'resetPeak' | 'gc' | 'stop' };
-
-type ServerMessage = { type: 'ready'; url: string } | { id: number; type: 'reply'; usage: ServerUsage };
+export type ServerRequest = { id: number; type: 'usage' | 'resetPeak' | 'gc' };
 
 export interface ServerChild {
   /** http://127.0.0.1:PORT/graphql */
@@ -38,8 +37,10 @@ export interface ServerChild {
   resetPeak(): Promise<ServerUsage>;
   /** A full garbage collection, then the usage. */
   gc(): Promise<ServerUsage>;
-  /** Stops the server (jobs get 1 s) and waits for the process to exit. Safe to call twice. */
+  /** Stops the server (SIGTERM; running jobs get 1 s) and waits for the process to exit. Safe to call twice. */
   stop(): Promise<void>;
+  /** What the server printed besides its first line (logs at LOG_LEVEL, which is silent unless overridden). */
+  output(): string;
 }
 
 export interface ServerChildOptions {
@@ -48,16 +49,13 @@ export interface ServerChildOptions {
   apiKey: string;
   /** Further configuration, e.g. GENERATION_CONCURRENCY. */
   environment?: Record<string, string>;
-  startTimeoutMs?: number;
 }
 
-const ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
+const USAGE_REPORTER = fileURLToPath(new URL('./server-usage.ts', import.meta.url));
 
 /** What every bench server runs with: quiet, on loopback, with no per-caller quota to get in the way of load. */
 export function benchServerEnvironment(options: ServerChildOptions): Record<string, string> {
   return {
-    PORT: '0',
-    HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     NODE_ENV: 'development',
     IMAGE_PROVIDER: 'together',
@@ -67,6 +65,7 @@ export function benchServerEnvironment(options: ServerChildOptions): Record<stri
     QUOTA_IMAGES_PER_MINUTE: '0',
     WS_MAX_CONNECTIONS: '10000',
     WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '100',
+    SHUTDOWN_GRACE_MS: '1000',
     ...options.environment,
   };
 }
@@ -74,69 +73,42 @@ export function benchServerEnvironment(options: ServerChildOptions): Record<stri
 export async function startServerChild(options: ServerChildOptions): Promise<ServerChild> {
   // BENCH_SERVER_NODE_ARGS passes extra flags to the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles".
   const extraArguments = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...extraArguments, '--expose-gc', '--import', 'tsx', ENTRY], {
-    env: { ...process.env, ...benchServerEnvironment(options) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const server = await startServerProcess(benchServerEnvironment(options), {
+    nodeArgs: [...extraArguments, '--expose-gc', '--import', USAGE_REPORTER],
+    ipc: true,
   });
+  const { child } = server;
   let nextId = 1;
   const waiting = new Map<number, { resolve: (usage: ServerUsage) => void; reject: (error: Error) => void }>();
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      waiting.forEach(({ reject }) => reject(new Error(`the bench server exited with code ${code}`)));
-      waiting.clear();
-      resolve();
-    }),
-  );
-
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('the bench server did not start in time'));
-    }, options.startTimeoutMs ?? 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the bench server exited with code ${code} before it was ready`));
-    });
-    child.on('message', (raw) => {
-      const message = raw as ServerMessage;
-      if (message.type === 'ready') {
-        clearTimeout(timer);
-        resolve(message.url);
-      } else if (message.type === 'reply') {
-        waiting.get(message.id)?.resolve(message.usage);
-        waiting.delete(message.id);
-      }
-    });
+  child.on('message', (raw) => {
+    const reply = raw as { id: number; usage: ServerUsage };
+    waiting.get(reply.id)?.resolve(reply.usage);
+    waiting.delete(reply.id);
   });
-
+  void server.exited.then(({ code }) => {
+    waiting.forEach(({ reject }) => reject(new Error(`the bench server exited with code ${code}`)));
+    waiting.clear();
+  });
   const ask = (type: ServerRequest['type']): Promise<ServerUsage> =>
     new Promise((resolve, reject) => {
-      if (!child.connected) {
-        reject(new Error('the bench server is gone'));
-        return;
-      }
+      if (!child.connected) return reject(new Error('the bench server is gone'));
       const id = nextId++;
       waiting.set(id, { resolve, reject });
       child.send({ id, type } satisfies ServerRequest);
     });
-
   let stopping: Promise<void> | undefined;
   return {
-    url,
-    wsUrl: url.replace(/^http/, 'ws'),
+    url: server.url,
+    wsUrl: server.wsUrl,
     pid: child.pid ?? -1,
     usage: () => ask('usage'),
     resetPeak: () => ask('resetPeak'),
     gc: () => ask('gc'),
     stop() {
-      stopping ??= (async () => {
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        if (child.connected) await ask('stop').catch(() => undefined);
-        await exited;
-        clearTimeout(killer);
-      })();
+      stopping ??= server.stop().then(() => undefined);
       return stopping;
     },
+    output: server.output,
   };
 }
 

@@ -1,5 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+/**
+ * The one way tests, benchmarks and the load test start the server as a child process: `src/main.ts` under
+ * `node --import tsx`, as `npm start` runs it, told apart only by the environment and extra node flags.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -8,21 +15,33 @@ export interface ServerProcess {
   /** Everything the process printed on stdout after its first line, and on stderr. */
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (graceful shutdown, SHUTDOWN_GRACE_MS), SIGKILL after `killAfterMs`; resolves once it has exited. */
+  stop: (killAfterMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `src/main.ts` as its own process, as `npm start` would, and waits for its first line. */
-export async function startServerProcess(environment: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export interface ServerProcessOptions {
+  /** Node flags after `--import tsx`, e.g. `--expose-gc` or `--import` of a module that measures the process. */
+  nodeArgs?: readonly string[];
+  /** Opens an IPC channel (`process.send` in the child) for such a module. */
+  ipc?: boolean;
+}
+
+/** Starts the server on 127.0.0.1, port 0, and waits for its first line, `listening on <url>`. */
+export async function startServerProcess(
+  environment: Record<string, string>,
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), MAIN], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...environment },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
   });
   const chunks: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     let first = true;
     lines.on('line', (line) => {
       if (first) {
@@ -36,5 +55,12 @@ export async function startServerProcess(environment: Record<string, string>): P
     });
     void exited.then(({ code }) => reject(new Error(`server exited with ${code}: ${chunks.join('')}`)));
   });
-  return { child, url, wsUrl: url.replace(/^http/, 'ws'), output: () => chunks.join(''), exited };
+  const stop = async (killAfterMs = 10_000) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const outcome = await exited;
+    clearTimeout(killer);
+    return outcome;
+  };
+  return { child, url, wsUrl: url.replace(/^http/, 'ws'), output: () => chunks.join(''), exited, stop };
 }
