@@ -48,12 +48,16 @@ const image = (overrides: Record<string, unknown> = {}) => ({
 
 const generateOne = (overrides: Record<string, unknown>) => generate({ images: [image(overrides)] });
 
-/** One header line far over Node's 16 KiB limit, sent with node:http (fetch would refuse to send it). */
+/**
+ * One header line over Node's 16 KiB limit, sent with node:http (fetch would refuse to send it). 20 KiB, not more:
+ * the server must read the whole request before it answers 431 and closes, or the kernel resets the connection for
+ * the unread bytes and the client never sees the 431 (what a 64 KiB header does on Node 24, every time).
+ */
 function oversizedHeader(): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       server.url,
-      { method: 'POST', headers: { ...JSON_HEADERS, 'x-padding': 'x'.repeat(64 * 1024) } },
+      { method: 'POST', headers: { ...JSON_HEADERS, 'x-padding': 'x'.repeat(20 * 1024) } },
       (response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -235,7 +239,7 @@ const cases: Array<[string, () => Promise<Answer>, Expectation]> = [
     () => generate({ images: [image({ prompt: 'x'.repeat(2 * 1024 * 1024) })] }),
     { status: 413, code: 'PAYLOAD_TOO_LARGE' },
   ],
-  ['a 64 KiB header', oversizedHeader, { status: 431 }],
+  ['a 20 KiB header', oversizedHeader, { status: 431 }],
   [
     'an unsupported method',
     () => raw({ method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ query: '{ __typename }' }) }),
