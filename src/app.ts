@@ -21,6 +21,7 @@ import { createHttpHandler, type ServerContext } from './server/http-handler.js'
 import { ImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
 import { pathOf, type Route } from './server/routes.js';
+import { createSseModeRoute } from './server/sse-modes.js';
 import { attachWebSocketServer } from './server/websocket-server.js';
 import { createProgressPageRoute } from './web/progress-page-route.js';
 
@@ -123,7 +124,12 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       maxBodyBytes: config.security.maxBodyBytes,
       logger,
       openRoutes: [readiness, ...pageRoutes],
-      protectedRoutes: [metricsRoute, createImageRoute(jobs), ...(overrides.routes ?? [])],
+      protectedRoutes: [
+        metricsRoute,
+        createImageRoute(jobs),
+        createSseModeRoute('/graphql'),
+        ...(overrides.routes ?? []),
+      ],
     }),
   );
   // A client must send its whole request (headers and body) promptly; slow senders do not hold sockets for minutes.

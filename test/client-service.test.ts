@@ -123,7 +123,7 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
     expect(wire.slice(0, 3)).toEqual(['ws:connection_init', 'ws:subscribe', 'http:StartWorksheetImages']);
     expect(illustrated.status).toBe('COMPLETED');
     expect(illustrated.jobId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(illustrated.results.map((result) => [result.id, result.status])).toEqual([
+    expect(illustrated.results.map((result) => [result.requestId, result.status])).toEqual([
       ['0-1', 'SUCCEEDED'],
       ['0-2', 'SUCCEEDED'],
       ['1-0', 'SUCCEEDED'],
@@ -150,8 +150,8 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
 
     const illustrated = await service.generateImagesForWorksheet(animalsWorksheet(), undefined, {
       onImage: (image) => {
-        states.set(image.id, [...(states.get(image.id) ?? []), image.status]);
-        last.set(image.id, image);
+        states.set(image.requestId, [...(states.get(image.requestId) ?? []), image.status]);
+        last.set(image.requestId, image);
       },
     });
 
@@ -160,7 +160,7 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
       expect(seen[0], id).toBe('QUEUED');
       expect(seen.at(-1), id).toBe('SUCCEEDED');
       expect(new Set(seen).size, id).toBe(seen.length);
-      expect(last.get(id)).toEqual(illustrated.results.find((result) => result.id === id));
+      expect(last.get(id)).toEqual(illustrated.results.find((result) => result.requestId === id));
     }
     expect(last.get('0-1')).toMatchObject({ image: expect.stringMatching(PNG_DATA_URL), placeholder: true });
   });
@@ -233,7 +233,7 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
       animalsWorksheet(),
       (progress) => updates.push(progress),
       {
-        onImage: (image) => finalStates.set(image.id, image.status),
+        onImage: (image) => finalStates.set(image.requestId, image.status),
       },
     );
     await polling.dispose();
@@ -269,7 +269,7 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
       (progress) => {
         if (progress.completed >= 1) controller.abort();
       },
-      { signal: controller.signal, onImage: (image) => finalStates.set(image.id, image.status) },
+      { signal: controller.signal, onImage: (image) => finalStates.set(image.requestId, image.status) },
     );
 
     expect(illustrated.status).toBe('CANCELLED');

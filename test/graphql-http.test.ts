@@ -40,7 +40,9 @@ describe('GraphQL over HTTP', () => {
     expect(body.errors).toBeUndefined();
     const job = (body.data as { generateWorksheetImages: GeneratedJob }).generateWorksheetImages;
     expect(job.status).toBe('COMPLETED');
-    expect(job.results.map((result) => result.id)).toEqual(['0-0', '0-1', '1-0']);
+    expect(job.results.map((result) => result.requestId)).toEqual(['0-0', '0-1', '1-0']);
+    // Unique across jobs, so that normalized caches keep two jobs' images apart.
+    expect(job.results.map((result) => result.id)).toEqual(['0-0', '0-1', '1-0'].map((id) => `${job.id}/${id}`));
     expect(job.stats).toMatchObject({ total: 3, successful: 3, failed: 0, cancelled: 0, pending: 0 });
     for (const result of job.results) {
       expect(result).toMatchObject({
@@ -105,7 +107,7 @@ describe('GraphQL over HTTP', () => {
     await postGraphQL(server.url, GENERATE_MUTATION, { input });
     const { body } = await postGraphQL(
       server.url,
-      'query($id: ID!) { generationJob(id: $id) { id status finishedAt results { id status } } }',
+      'query($id: ID!) { generationJob(id: $id) { id status finishedAt results { id requestId status } } }',
       { id: 'read-back-1' },
     );
     expect(body.data).toMatchObject({
@@ -113,8 +115,8 @@ describe('GraphQL over HTTP', () => {
         id: 'read-back-1',
         status: 'COMPLETED',
         results: [
-          { id: '0-0', status: 'SUCCEEDED' },
-          { id: '0-1', status: 'SUCCEEDED' },
+          { id: 'read-back-1/0-0', requestId: '0-0', status: 'SUCCEEDED' },
+          { id: 'read-back-1/0-1', requestId: '0-1', status: 'SUCCEEDED' },
         ],
       },
     });
@@ -128,6 +130,17 @@ describe('GraphQL over HTTP', () => {
     expect(body.data).toMatchObject({
       generateImage: { status: 'SUCCEEDED', dimensions: { width: 256, height: 208 } },
     });
+  });
+
+  it('gives every generateImage result its own id, and "image" as its requestId', async () => {
+    const single = 'mutation { generateImage(prompt: "A red kite", width: 64, height: 64) { id requestId } }';
+    const answers = await Promise.all([postGraphQL(server.url, single), postGraphQL(server.url, single)]);
+    const [first, second] = answers.map(
+      ({ body }) => (body.data as { generateImage: { id: string; requestId: string } }).generateImage,
+    );
+    expect(first!.requestId).toBe('image');
+    expect(first!.id).toMatch(/\/image$/);
+    expect(first!.id).not.toBe(second!.id);
   });
 
   it('serves GraphiQL in development, set to WebSocket subscriptions, without any CDN', async () => {
@@ -150,10 +163,12 @@ describe('GraphQL over HTTP', () => {
 });
 
 interface GeneratedJob {
+  id: string;
   status: string;
   stats: Record<string, number>;
   results: Array<{
     id: string;
+    requestId: string;
     status: string;
     image: string | null;
     byteLength: number | null;

@@ -1,5 +1,7 @@
 import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   collectSubscription,
   createRecordingWsClient,
@@ -61,7 +63,7 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     for (const id of ['0-0', '0-1', '0-2']) {
       expect(
         events
-          .filter((event) => event.generationProgress.image?.id === id)
+          .filter((event) => event.generationProgress.image?.requestId === id)
           .map((event) => event.generationProgress.image!.status),
       ).toEqual(['QUEUED', 'GENERATING', 'SUCCEEDED']);
     }
@@ -151,6 +153,64 @@ describe('generationProgress over WebSocket (graphql-ws)', () => {
     expect(conflicting.body.errors?.[0]?.message).toContain('jobId "idempotent-1" is already used');
   });
 
+  it('resumes a dropped WebSocket with after: every event once, none twice, none missing', async () => {
+    const jobId = 'resume-1';
+    const sockets: WebSocket[] = [];
+    class TrackedWebSocket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols);
+        sockets.push(this);
+      }
+    }
+    const client = createWsClient({ url: server.wsUrl, webSocketImpl: TrackedWebSocket, retryAttempts: 0 });
+    try {
+      let received = 0;
+      const before = collectSubscription<ProgressEventShape>(client, PROGRESS_SUBSCRIPTION, { jobId }, () => {
+        received += 1;
+      });
+      await postGraphQL(server.url, START_MUTATION, { input: { jobId, images: images(3, 'resume') } });
+      await provider.whenWaiting(2);
+      provider.release(1);
+      // Three QUEUED, two GENERATING, one SUCCEEDED at least have arrived.
+      await expect.poll(() => received, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
+      // The connection drops without a close handshake, as when a network goes away.
+      sockets[0]!.terminate();
+      const { results: first, error } = await before.done;
+      expect(error).toMatchObject({ code: 1006 });
+      const last = first.at(-1)!.data!.generationProgress.sequence;
+
+      const after = collectSubscription<ProgressEventShape>(client, PROGRESS_SUBSCRIPTION, { jobId, after: last });
+      provider.open();
+      const { results: rest } = await after.done;
+      expect(rest[0]!.data!.generationProgress.sequence).toBe(last + 1);
+      expectGapless(
+        [...first, ...rest].map((result) => result.data!),
+        jobId,
+      );
+      expect(first.length + rest.length).toBe(3 * 3 + 1);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('completes at once, with no event and no error, when after is the final sequence', async () => {
+    provider.open();
+    const jobId = 'resume-done-1';
+    await postGraphQL(server.url, GENERATE_MUTATION, { input: { jobId, images: images(1) } });
+    const { client } = wsClient();
+    const { results, error } = await collectSubscription(client, PROGRESS_SUBSCRIPTION, { jobId, after: 4 }).done;
+    expect(error).toBeUndefined();
+    expect(results).toEqual([]);
+  });
+
+  it('refuses a negative after as BAD_USER_INPUT naming the argument', async () => {
+    const { client } = wsClient();
+    const { results, error } = await collectSubscription(client, PROGRESS_SUBSCRIPTION, { jobId: 'x', after: -1 }).done;
+    const errors = (results[0]?.errors ?? error) as Array<{ message: string; extensions?: { code?: string } }>;
+    expect(errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(errors[0]!.message).toContain('after must be 0 or more');
+  });
+
   it('ends with NOT_FOUND when the job never appears', async () => {
     const { client } = wsClient();
     const { results, error } = await collectSubscription(client, PROGRESS_SUBSCRIPTION, { jobId: 'never-1' }).done;
@@ -180,5 +240,31 @@ describe('generationProgress over SSE (graphql-sse)', () => {
     } finally {
       sse.dispose();
     }
+  });
+
+  it("refuses graphql-sse's single connection mode with an error that names the mode to use", async () => {
+    const sse = createSseClient({ url: server.url, fetchFn: fetch, singleConnection: true, retryAttempts: 0 });
+    try {
+      const error = await new Promise<unknown>((resolve) => {
+        sse.subscribe(
+          { query: PROGRESS_SUBSCRIPTION, variables: { jobId: 'sse-single-1' } },
+          { next: () => resolve(new Error('an event arrived')), error: resolve, complete: () => resolve(undefined) },
+        );
+      });
+      expect(String(error)).toMatch(
+        /Server responded with 405: SSE single connection mode is not supported; use distinct connections mode/,
+      );
+    } finally {
+      sse.dispose();
+    }
+  });
+
+  it('answers the reservation PUT itself (not the CSRF check) with a GraphQL error body', async () => {
+    const reservation = await fetch(server.url, { method: 'PUT' });
+    expect(reservation.status).toBe(405);
+    expect(reservation.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    const body = (await reservation.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('SSE_SINGLE_CONNECTION_UNSUPPORTED');
+    expect(body.errors[0]!.message).toContain('createClient({ singleConnection: false })');
   });
 });

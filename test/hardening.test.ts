@@ -223,9 +223,22 @@ describe('honest operations still pass the limits', () => {
   });
 
   it("runs GraphiQL's default document", async () => {
-    const result = await post(GRAPHIQL_DEFAULT_QUERY, { operationName: 'Generate' });
-    expect(result.body?.errors).toBeUndefined();
-    expect(result.body?.data).toMatchObject({ generateWorksheetImages: { id: 'demo-1', status: 'COMPLETED' } });
+    const started = await post(GRAPHIQL_DEFAULT_QUERY, { operationName: 'Start' });
+    expect(started.body?.errors).toBeUndefined();
+    expect(started.body?.data).toMatchObject({ startWorksheetImages: { id: 'demo-1', status: 'RUNNING' } });
+    const { client, dispose } = createRecordingWsClient(server.wsUrl);
+    const events: Array<{ generationProgress: { done: boolean } }> = [];
+    await new Promise<void>((resolve, reject) =>
+      client.subscribe<{ generationProgress: { done: boolean } }>(
+        { query: GRAPHIQL_DEFAULT_QUERY, operationName: 'Follow' },
+        { next: (result) => void (result.data && events.push(result.data)), error: reject, complete: resolve },
+      ),
+    );
+    await dispose();
+    expect(events.at(-1)?.generationProgress.done).toBe(true);
+    const job = await post(GRAPHIQL_DEFAULT_QUERY, { operationName: 'Job' });
+    expect(job.body?.errors).toBeUndefined();
+    expect(job.body?.data).toMatchObject({ generationJob: { status: 'COMPLETED', stats: { successful: 2 } } });
   });
 
   it('runs a full 100-image batch sent as variables', async () => {

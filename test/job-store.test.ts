@@ -125,6 +125,45 @@ describe('the in-memory job store', () => {
     expect(seen).toEqual([1, 2, 3]);
   });
 
+  it('resumes after a sequence: events already emitted after it, then live ones, none twice', async () => {
+    const target = store();
+    await target.insert(job('r'));
+    for (const sequence of [1, 2, 3]) await target.appendEvent(event('r', sequence));
+    const seen: number[] = [];
+    const following = (async () => {
+      const options = { waitMs: 0, signal: new AbortController().signal, after: 2 };
+      for await (const received of target.follow('r', options)) seen.push(received.sequence);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await target.appendEvent(event('r', 4));
+    await target.appendEvent(event('r', 5, true));
+    await following;
+    expect(seen).toEqual([3, 4, 5]);
+  });
+
+  it('after the last emitted sequence of a running job, waits for the next; after the final one, ends at once', async () => {
+    const target = store();
+    await target.insert(job('s'));
+    await target.appendEvent(event('s', 1));
+    const seen: number[] = [];
+    const following = (async () => {
+      const options = { waitMs: 0, signal: new AbortController().signal, after: 1 };
+      for await (const received of target.follow('s', options)) seen.push(received.sequence);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen).toEqual([]);
+    await target.appendEvent(event('s', 2, true));
+    await following;
+    expect(seen).toEqual([2]);
+
+    const afterFinal: number[] = [];
+    for (const after of [2, 7]) {
+      for await (const received of target.follow('s', { waitMs: 0, signal: new AbortController().signal, after }))
+        afterFinal.push(received.sequence);
+    }
+    expect(afterFinal).toEqual([]);
+  });
+
   it('waits for a job that does not exist yet, and gives up after waitMs', async () => {
     const target = store();
     const seen: number[] = [];

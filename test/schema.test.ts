@@ -51,7 +51,9 @@ describe('the printed schema', () => {
       '(prompt: String!, width: Int!, height: Int!, seed: Int): ImageResult!',
     );
     expect(signature('Query', 'generationJob')).toBe('(id: ID!): GenerationJob');
-    expect(signature('Subscription', 'generationProgress')).toBe('(jobId: ID!): GenerationEvent!');
+    expect(signature('Subscription', 'generationProgress')).toBe('(jobId: ID!, after: Int): GenerationEvent!');
+    expect(signature('ImageResult', 'id')).toBe('(): ID!');
+    expect(signature('ImageResult', 'requestId')).toBe('(): ID!');
     expect(signature('ImageResult', 'image')).toBe('(): String');
     expect(signature('ImageResult', 'error')).toBe('(): ImageError');
     expect(signature('GenerationEvent', 'image')).toBe('(): ImageResult');

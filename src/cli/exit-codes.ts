@@ -1,6 +1,6 @@
 /** The CLI's exit codes; `--help` documents them. */
 export const ExitCode = {
-  /** Every placeholder got its image (or there was none to fill). */
+  /** Every placeholder got its image. */
   success: 0,
   /** Nothing useful was done: the input, the server or the output directory stood in the way. */
   failure: 1,
@@ -8,6 +8,8 @@ export const ExitCode = {
   usage: 2,
   /** The job ran to its end, but some images failed; the rest were written. */
   someImagesFailed: 3,
+  /** Nothing to do: the worksheet has no placeholder left to fill; nothing was generated or written. */
+  nothingToDo: 4,
   /** Ctrl-C (SIGINT): the job was cancelled and what was done by then was written. */
   interrupted: 130,
 } as const;

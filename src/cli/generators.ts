@@ -18,6 +18,7 @@ export interface ProgressSnapshot {
 
 /** One placeholder's end state. */
 export interface ImageOutcome {
+  /** The placeholder's id, "<page>-<element>". */
   id: string;
   status: string;
   error: { code: string; message: string } | null;
@@ -79,7 +80,8 @@ export function createServerGenerator(options: { url: string; token?: string }):
       return {
         status: generated.status,
         worksheet: generated.worksheet,
-        results: generated.results,
+        // The server's `id` is unique across jobs; the placeholder's own id is the request id.
+        results: generated.results.map(({ requestId, status, error }) => ({ id: requestId, status, error })),
         retries: generated.stats.retries,
       };
     },

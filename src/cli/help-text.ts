@@ -40,11 +40,13 @@ In-process generation reads the server's limits from the environment: IMAGE_MIN_
 MAX_PROMPT_LENGTH, MAX_BATCH_SIZE, GENERATION_CONCURRENCY, GENERATION_MAX_ATTEMPTS, UPSTREAM_TIMEOUT_MS.
 
 Exit codes:
-  0    every image was generated (or the worksheet had no placeholder to fill)
+  0    every image was generated
   1    failure: the file is missing or is not a worksheet, the server is unreachable or refused the token, the
        worksheet asks for something out of limits (bad input), or the output could not be written
   2    usage error: unknown option, missing argument
   3    some images failed; the others and worksheet.json (with each failure's imageError) were written
+  4    nothing to do: the worksheet has no placeholder left to fill (none with "type": "image", or every one
+       already has its "src"); the message says which elements came close; nothing was written
   130  interrupted with Ctrl-C; what was done was written
 `;
 

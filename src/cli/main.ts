@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { collectPlaceholders } from '../worksheet/worksheet.js';
+import { collectPlaceholders, explainNoPlaceholders } from '../worksheet/worksheet.js';
 import { parseCliArguments, type CliCommand } from './arguments.js';
 import { describeError, type ErrorContext } from './describe-error.js';
 import { ExitCode } from './exit-codes.js';
@@ -64,17 +64,22 @@ async function generate(command: Extract<CliCommand, { kind: 'generate' }>, io: 
   try {
     const worksheet = await readWorksheet(command.file);
     const placeholders = collectPlaceholders(worksheet);
+    if (placeholders.length === 0) {
+      io.stderr.write(`${PROGRAM}: nothing to do in ${command.file}: ${explainNoPlaceholders(worksheet)}\n`);
+      return ExitCode.nothingToDo;
+    }
     context.placeholders = placeholders;
     await prepareOutputDirectory(command.outDir);
 
-    let generation: WorksheetGeneration = { status: 'COMPLETED', worksheet, results: [], retries: 0 };
-    if (placeholders.length > 0) {
-      generator = command.url
-        ? createServerGenerator({ url: command.url, ...(command.token !== undefined ? { token: command.token } : {}) })
-        : createInProcessGenerator(io.env);
-      generation = await generator.generate(worksheet, (snapshot) => progress.update(snapshot), controller.signal);
-      progress.finish();
-    }
+    generator = command.url
+      ? createServerGenerator({ url: command.url, ...(command.token !== undefined ? { token: command.token } : {}) })
+      : createInProcessGenerator(io.env);
+    const generation: WorksheetGeneration = await generator.generate(
+      worksheet,
+      (snapshot) => progress.update(snapshot),
+      controller.signal,
+    );
+    progress.finish();
 
     const written = await writeOutput({
       outDir: command.outDir,

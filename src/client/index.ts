@@ -15,3 +15,4 @@ export { createHttpExecutor, type GraphQLExecutor, type HttpExecutorOptions } fr
 export * from './operations.js';
 export type * from './generated/graphql.js';
 export type { Worksheet, WorksheetImageElement } from '../worksheet/worksheet.js';
+export { apolloTypePolicies, graphcacheKeys, type ValueTypeName } from './normalized-cache.js';

@@ -4,6 +4,7 @@ import { graphql } from './generated/gql.js';
 export const imageResultFieldsFragment = graphql(`
   fragment ImageResultFields on ImageResult {
     id
+    requestId
     status
     success
     image
@@ -76,10 +77,13 @@ export const generateWorksheetImagesMutation = graphql(`
   }
 `);
 
-/** Per-image progress of one job; already emitted events are replayed first, the stream ends after done: true. */
+/**
+ * Per-image progress of one job; already emitted events are replayed first (those after `after` when it is given,
+ * for a client resuming after a dropped connection), the stream ends after done: true.
+ */
 export const generationProgressSubscription = graphql(`
-  subscription GenerationProgress($jobId: ID!) {
-    generationProgress(jobId: $jobId) {
+  subscription GenerationProgress($jobId: ID!, $after: Int) {
+    generationProgress(jobId: $jobId, after: $after) {
       jobId
       sequence
       done

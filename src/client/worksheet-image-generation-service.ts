@@ -31,7 +31,10 @@ export interface WorksheetImageGenerationServiceOptions {
   fetchImpl?: typeof fetch;
   /** How often generationJob is polled once the WebSocket has failed. Default 1000 ms. */
   pollIntervalMs?: number;
-  /** Reconnects after the WebSocket closes abnormally, before falling back to polling. Default 2. */
+  /**
+   * Reconnects after the WebSocket closes abnormally, before falling back to polling. Default 2. Each reconnect
+   * resubscribes with `after` set to the last event received, so no event comes twice.
+   */
   retryAttempts?: number;
 }
 
@@ -50,7 +53,7 @@ export interface IllustratedWorksheet {
   status: Exclude<JobStatus, 'RUNNING'>;
   /** A copy with `src` (a data URL) on every placeholder that got a picture and `imageError` on every other. */
   worksheet: Worksheet;
-  /** One result per placeholder, in page and element order; ids are "<page>-<element>". */
+  /** One result per placeholder, in page and element order; `requestId` is "<page>-<element>". */
   results: ImageResultFieldsFragment[];
   stats: GenerationStatsFieldsFragment;
 }
@@ -78,6 +81,13 @@ type FinishedJob = Pick<IllustratedWorksheet, 'status' | 'results' | 'stats'>;
 type GenerationEvent = GenerationProgressSubscription['generationProgress'];
 
 const FINAL_STATUSES: ReadonlySet<ImageStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** The first reconnect waits this long, each further one twice as long. */
+const RECONNECT_DELAY_MS = 250;
+/**
+ * Close codes after which reconnecting can help (as graphql-ws judges them): going away, abnormal closure, restart,
+ * try again later. Any other close (a refused token, a bad request) would fail the same way again.
+ */
+const RECOVERABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1005, 1006, 1012, 1013, 1014]);
 const NO_STATS: GenerationStatsFieldsFragment = {
   total: 0,
   successful: 0,
@@ -140,7 +150,7 @@ export class WorksheetImageGenerationService {
     const jobId = options.jobId ?? newJobId();
     const images = placeholders.map(({ id, prompt, width, height, seed }) => ({ id, prompt, width, height, seed }));
     const job = await this.followJob(jobId, images, { onProgress, onImage: options.onImage, signal: options.signal });
-    const outcomes = job.results.map((result) => ({ id: result.id, src: result.image, error: result.error }));
+    const outcomes = job.results.map((result) => ({ id: result.requestId, src: result.image, error: result.error }));
     return { jobId, ...job, worksheet: applyOutcomes(worksheet, outcomes) };
   }
 
@@ -239,8 +249,8 @@ export class WorksheetImageGenerationService {
       const reportImage = (image: ImageResultFieldsFragment) => {
         if (!onImage || settled) return;
         const key = JSON.stringify(image);
-        if (reportedImages.get(image.id) === key) return;
-        reportedImages.set(image.id, key);
+        if (reportedImages.get(image.requestId) === key) return;
+        reportedImages.set(image.requestId, key);
         try {
           onImage({ ...image });
         } catch (error) {
@@ -255,11 +265,12 @@ export class WorksheetImageGenerationService {
       };
 
       const onEvent = (event: GenerationEvent) => {
-        // A reconnected subscription replays the job from its first event.
+        // Resubscribing with `after` sends nothing twice; this guards against a server that replays anyway.
         if (event.sequence <= lastSequence) return;
         lastSequence = event.sequence;
+        reconnects = 0;
         if (event.image) {
-          latest.set(event.image.id, event.image);
+          latest.set(event.image.requestId, event.image);
           reportImage(event.image);
         }
         report(event.progress);
@@ -321,17 +332,34 @@ export class WorksheetImageGenerationService {
         // No WebSocket in this environment.
         return fallBackToPolling();
       }
-      unsubscribe = client.subscribe<GenerationProgressSubscription>(
-        { ...operationText(generationProgressSubscription), variables: { jobId } },
-        {
-          next: (result) => {
-            if (isGraphQLErrorList(result.errors)) return fail(new GraphQLRequestError(result.errors));
-            if (result.data) onEvent(result.data.generationProgress);
+      // graphql-ws itself does not retry (retryAttempts 0): it would resend the first variables and replay the job
+      // from its start. Resubscribing here asks for the events after the last one received.
+      let reconnects = 0;
+      let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+      const subscribe = () => {
+        const stop = client.subscribe<GenerationProgressSubscription>(
+          { ...operationText(generationProgressSubscription), variables: { jobId, after: lastSequence } },
+          {
+            next: (result) => {
+              if (isGraphQLErrorList(result.errors)) return fail(new GraphQLRequestError(result.errors));
+              if (result.data) onEvent(result.data.generationProgress);
+            },
+            error: (error) => {
+              if (isGraphQLErrorList(error)) return fail(new GraphQLRequestError(error));
+              const retries = this.options.retryAttempts ?? 2;
+              if (settled || polling || !isRecoverableClose(error) || reconnects >= retries) return fallBackToPolling();
+              reconnects += 1;
+              reconnectTimer = setTimeout(subscribe, RECONNECT_DELAY_MS * 2 ** (reconnects - 1));
+            },
+            complete: () => fallBackToPolling(),
           },
-          error: (error) => (isGraphQLErrorList(error) ? fail(new GraphQLRequestError(error)) : fallBackToPolling()),
-          complete: () => fallBackToPolling(),
-        },
-      );
+        );
+        unsubscribe = () => {
+          clearTimeout(reconnectTimer);
+          stop();
+        };
+      };
+      subscribe();
       // The job starts once the subscription is on the wire: graphql-ws sends it a few microtasks after the
       // connection is acknowledged, so a macrotask later it has gone out.
       const startAfterSubscribing = () => {
@@ -347,7 +375,7 @@ export class WorksheetImageGenerationService {
       url: this.wsUrl,
       webSocketImpl: this.options.webSocketImpl,
       ...(this.options.token ? { connectionParams: { authorization: `Bearer ${this.options.token}` } } : {}),
-      retryAttempts: this.options.retryAttempts ?? 2,
+      retryAttempts: 0,
       connectionAckWaitTimeout: 10_000,
       on: {
         connected: () => {
@@ -375,9 +403,14 @@ function progressOf(job: GenerationJobFieldsFragment, images: ImageRequestInput[
   return {
     completed: job.results.filter((result) => FINAL_STATUSES.has(result.status)).length,
     total: job.results.length,
-    current: images.find((image) => image.id === generating?.id)?.prompt ?? null,
+    current: images.find((image) => image.id === generating?.requestId)?.prompt ?? null,
     errors: job.results.filter((result) => result.status === 'FAILED').length,
   };
+}
+
+function isRecoverableClose(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && RECOVERABLE_CLOSE_CODES.has(code);
 }
 
 function jobNotFound(jobId: string): GraphQLRequestError {

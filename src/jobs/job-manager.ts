@@ -111,8 +111,9 @@ export class JobManager {
     return job;
   }
 
-  follow(id: string, signal: AbortSignal): AsyncIterable<GenerationEvent> {
-    return this.options.store.follow(id, { waitMs: this.options.subscribeWaitMs, signal });
+  /** The job's events after sequence `after` (all of them by default), replayed then live; see JobStore.follow. */
+  follow(id: string, options: { signal: AbortSignal; after?: number }): AsyncIterable<GenerationEvent> {
+    return this.options.store.follow(id, { waitMs: this.options.subscribeWaitMs, ...options });
   }
 
   /**

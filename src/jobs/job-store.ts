@@ -11,6 +11,8 @@ export interface FollowOptions {
   /** How long to wait for a job id that is not known yet. */
   waitMs: number;
   signal: AbortSignal;
+  /** Yield only events whose sequence is greater than this (a reconnecting reader's last one). Default 0: all. */
+  after?: number;
 }
 
 /**
@@ -25,8 +27,9 @@ export interface JobStore {
   update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void>;
   appendEvent(event: GenerationEvent): Promise<void>;
   /**
-   * The job's events from sequence 1: those already emitted first, then live ones, ending after the event with
-   * done: true. Ends at once, yielding nothing, when the id stays unknown for `waitMs` (the caller reports that).
+   * The job's events after sequence `after` (from 1 by default): those already emitted first, then live ones, ending
+   * after the event with done: true. Ends at once, yielding nothing, when the id stays unknown for `waitMs` (the
+   * caller reports that), or when `after` is at or past the final event.
    */
   follow(id: string, options: FollowOptions): AsyncIterable<GenerationEvent>;
   close(): Promise<void>;

@@ -82,7 +82,9 @@ export class MemoryJobStore implements JobStore {
   async *follow(id: string, options: FollowOptions): AsyncGenerator<GenerationEvent> {
     const entry = this.entries.get(id) ?? (await this.waitForJob(id, options));
     if (!entry) return;
-    let next = 0;
+    // Sequences are 1, 2, 3 ... so the event after `after` sits at index `after`.
+    let next = Math.max(0, options.after ?? 0);
+    if (entry.events.at(-1)?.done && next >= entry.events.length) return;
     while (!options.signal.aborted) {
       while (next < entry.events.length) {
         const event = entry.events[next++] as GenerationEvent;

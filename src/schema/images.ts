@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { toDataUrl } from '../generation/image-mime.js';
 import { imageRequestSchema, type ImageLimits } from '../generation/image-limits.js';
@@ -29,8 +30,16 @@ const ERROR_CODES = {
   INTERNAL: { description: 'An unexpected error in this server.' },
 } as const;
 
-/** A result as a job holds it: the job id lets the result name the URL of its bytes. */
-export type JobImageResult = ImageResult & { jobId?: string };
+/**
+ * A result as GraphQL sees it. `scope` makes its `id` unique across jobs (normalized caches key on it): the job id,
+ * or a fresh one for generateImage. `jobId`, when the result belongs to a stored job, names the URL of its bytes.
+ */
+export type JobImageResult = ImageResult & { scope: string; jobId?: string };
+
+/** A result of a stored job, ready for GraphQL. */
+export function inJob(jobId: string, result: ImageResult): JobImageResult {
+  return { ...result, scope: jobId, jobId };
+}
 
 /** The HTTP path of a job's image bytes, served by src/server/image-route.ts. */
 export function imagePath(jobId: string, imageId: string): string {
@@ -70,7 +79,16 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
   const ImageResultRef = builder.objectRef<JobImageResult>('ImageResult').implement({
     description: 'One requested image: its picture, or the reason it has none.',
     fields: (t) => ({
-      id: t.exposeID('id', { description: 'The client\'s key from the request, e.g. "0-1" for page 0, element 1.' }),
+      id: t.id({
+        description:
+          'Unique across jobs: "<jobId>/<requestId>" (for generateImage, a fresh id in place of the job\'s), so that normalized caches (Apollo, urql graphcache) never mix two jobs\' images.',
+        resolve: (result) => `${result.scope}/${result.id}`,
+      }),
+      requestId: t.id({
+        description:
+          'The client\'s key from ImageRequestInput, e.g. "0-1" for page 0, element 1 ("image" for generateImage): match results to requests by it.',
+        resolve: (result) => result.id,
+      }),
       status: t.field({
         type: ImageStatus,
         description: 'Where the image is in its life.',
@@ -89,7 +107,7 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
       url: t.string({
         nullable: true,
         description:
-          "Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<id>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches.",
+          "Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<requestId>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches.",
         resolve: (result) => (result.image && result.jobId ? imagePath(result.jobId, result.id) : null),
       }),
       mimeType: t.string({
@@ -190,7 +208,8 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
       resolve: (_root, args, context) =>
         answer(async () => {
           context.jobs.assertAccepting();
-          return context.service.generateImage({ id: 'image', ...args });
+          const result = await context.service.generateImage({ id: 'image', ...args });
+          return { ...result, scope: `image-${randomUUID()}` };
         }),
     }),
   );

@@ -3,7 +3,7 @@ import { imageBatchSchema, type ImageLimits } from '../generation/image-limits.j
 import type { StoredJob } from '../jobs/job-store.js';
 import type { Builder } from './builder.js';
 import { answer } from './errors.js';
-import { jobIdSchema, type ImageTypes } from './images.js';
+import { inJob, jobIdSchema, type ImageTypes } from './images.js';
 
 /** Jobs: generating a worksheet's batch, following it, cancelling it. */
 export function addJobTypes(builder: Builder, limits: ImageLimits, images: ImageTypes) {
@@ -24,7 +24,7 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       results: t.field({
         type: [images.ImageResultRef],
         description: 'One result per requested image, in request order.',
-        resolve: (job) => job.results.map((result) => ({ ...result, jobId: job.id })),
+        resolve: (job) => job.results.map((result) => inJob(job.id, result)),
       }),
       stats: t.field({
         type: images.GenerationStatsRef,

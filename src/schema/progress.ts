@@ -1,9 +1,10 @@
 import { GraphQLError } from 'graphql';
+import { z } from 'zod';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { GenerationEvent } from '../jobs/types.js';
 import type { Progress } from '../generation/types.js';
 import type { Builder } from './builder.js';
-import type { ImageTypes } from './images.js';
+import { inJob, type ImageTypes } from './images.js';
 
 /** The progress subscription: a job's events, replayed from the first, then live. */
 export function addProgressTypes(builder: Builder, images: ImageTypes) {
@@ -29,7 +30,7 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
         type: images.ImageResultRef,
         nullable: true,
         description: 'The image whose state changed; null on the final event.',
-        resolve: (event) => (event.image ? { ...event.image, jobId: event.jobId } : null),
+        resolve: (event) => (event.image ? inJob(event.jobId, event.image) : null),
       }),
       progress: t.field({
         type: ProgressRef,
@@ -49,9 +50,16 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
     t.field({
       type: GenerationEventRef,
       description:
-        'Per-image progress of one job. Events already emitted are replayed first, so a late subscriber misses nothing; a job id not yet known is waited for (a client may subscribe before it sends the mutation with its own jobId), and a NOT_FOUND error ends the stream if it never comes. The stream ends after the event with done: true.',
-      args: { jobId: t.arg.id({ required: true, description: 'The job to follow.' }) },
-      subscribe: (_root, { jobId }, context) => followJob(context.jobs, jobId),
+        'Per-image progress of one job. Events already emitted are replayed first, so a late subscriber misses nothing; a job id not yet known is waited for (a client may subscribe before it sends the mutation with its own jobId), and a NOT_FOUND error ends the stream if it never comes. The stream ends after the event with done: true. A client that lost its connection resubscribes with `after` set to the last sequence it received, and gets no event twice.',
+      args: {
+        jobId: t.arg.id({ required: true, description: 'The job to follow.' }),
+        after: t.arg.int({
+          description:
+            'Resume after this sequence number (exclusive): only events with a greater sequence are sent. Omit it (or pass 0) to replay from the first. After the final sequence, nothing is sent and the stream ends.',
+          validate: z.number().int().min(0, { error: 'after must be 0 or more (a sequence number)' }).nullish(),
+        }),
+      },
+      subscribe: (_root, { jobId, after }, context) => followJob(context.jobs, jobId, after ?? 0),
       resolve: (event) => event,
     }),
   );
@@ -61,9 +69,9 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
  * The job's events as an iterator whose return() stops at once: an async generator cannot be returned while it
  * awaits the next event, and a client that unsubscribes must not keep a waiter alive.
  */
-export function followJob(jobs: JobManager, jobId: string): AsyncIterableIterator<GenerationEvent> {
+export function followJob(jobs: JobManager, jobId: string, after: number): AsyncIterableIterator<GenerationEvent> {
   const abort = new AbortController();
-  const source = jobs.follow(jobId, abort.signal)[Symbol.asyncIterator]();
+  const source = jobs.follow(jobId, { signal: abort.signal, after })[Symbol.asyncIterator]();
   let seen = false;
   const iterator: AsyncIterableIterator<GenerationEvent> = {
     async next() {
@@ -72,7 +80,8 @@ export function followJob(jobs: JobManager, jobId: string): AsyncIterableIterato
         seen = true;
         return step;
       }
-      if (!seen && !abort.signal.aborted) {
+      // Nothing after `after` in a job that exists (a client resuming after the final event) is not an error.
+      if (!seen && !abort.signal.aborted && (after === 0 || !(await jobs.get(jobId)))) {
         throw new GraphQLError(`No generation job with id "${jobId}" appeared in time`, {
           extensions: { code: 'NOT_FOUND' },
         });

@@ -5,7 +5,7 @@ import {
   type IllustratedWorksheet,
   type Worksheet,
 } from '../client/index.js';
-import { collectPlaceholders, worksheetSchema } from '../worksheet/worksheet.js';
+import { collectPlaceholders, explainNoPlaceholders, worksheetSchema } from '../worksheet/worksheet.js';
 import { GRAPHQL_PATH_META } from './index-html.js';
 import { ProgressView } from './progress-view.js';
 import { SAMPLE_WORKSHEET } from './sample-worksheet.js';
@@ -51,9 +51,9 @@ async function generate(): Promise<void> {
   if (!worksheet) return;
   const placeholders = collectPlaceholders(worksheet);
   if (placeholders.length === 0) {
-    showInputError(
-      'This worksheet has no picture placeholder left to fill: add an element with "type": "image", a prompt, a width and a height, and no "src".',
-    );
+    const explanation = `Nothing to do: ${explainNoPlaceholders(worksheet)}`;
+    showInputError(explanation);
+    view.setStatus(explanation);
     return;
   }
 

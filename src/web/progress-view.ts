@@ -45,7 +45,7 @@ export class ProgressView {
   }
 
   updateImage(image: ImageResultFieldsFragment): void {
-    const card = this.cards.get(image.id);
+    const card = this.cards.get(image.requestId);
     if (!card) return;
     const { state, label, detail } = describeImageState(image);
     card.item.dataset.state = state;

@@ -77,6 +77,45 @@ export function collectPlaceholders(worksheet: Worksheet): WorksheetPlaceholder[
   return placeholders;
 }
 
+/** What a placeholder looks like, for messages that must show one. */
+export const PLACEHOLDER_EXAMPLE = '{ "type": "image", "prompt": "Three red apples", "width": 512, "height": 384 }';
+
+/**
+ * Why a worksheet with no placeholder to fill has none, in a sentence or two that ends with what a placeholder looks
+ * like: elements that look meant as one (an image-like `type`, or a `prompt`) are named with what keeps them out.
+ */
+export function explainNoPlaceholders(worksheet: Worksheet): string {
+  const elements = worksheet.pages.flatMap((page, pageIndex) =>
+    page.elements.map((element, elementIndex) => ({ element, id: `${pageIndex}-${elementIndex}` })),
+  );
+  const reasons: string[] = [];
+  let filled = 0;
+  for (const { element, id } of elements) {
+    const fields = element as Record<string, unknown>;
+    if (element.type === 'image') {
+      if (fields.src) filled += 1;
+      else reasons.push(`${id} has "type": "image" but ${describeImageProblem(fields)}`);
+    } else if (/image|picture|illustration|photo/i.test(element.type) || 'prompt' in fields) {
+      reasons.push(`${id} has "type": ${JSON.stringify(element.type)}, which is not "image"`);
+    }
+  }
+  const found =
+    elements.length === 0
+      ? 'The worksheet has no elements.'
+      : filled > 0 && reasons.length === 0
+        ? `Every picture placeholder already has its picture ("src"): ${filled} of them.`
+        : reasons.length > 0
+          ? `No element is a picture placeholder the server recognises: ${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? `; and ${reasons.length - 5} more` : ''}.`
+          : `None of its ${elements.length} elements is a picture placeholder.`;
+  return `${found} A placeholder is an element like ${PLACEHOLDER_EXAMPLE} (an optional integer "seed"; no "src" yet).`;
+}
+
+function describeImageProblem(fields: Record<string, unknown>): string {
+  if (typeof fields.prompt !== 'string' || fields.prompt.trim() === '') return 'no non-blank "prompt"';
+  if (typeof fields.width !== 'number' || typeof fields.height !== 'number') return 'no numeric "width" and "height"';
+  return 'is not a valid placeholder';
+}
+
 /** A copy of the worksheet with each element replaced by what `change` makes of it, given its "<page>-<element>" id. */
 export function mapElements(
   worksheet: Worksheet,

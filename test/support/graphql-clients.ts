@@ -76,14 +76,14 @@ export function collectSubscription<T = Record<string, unknown>>(
 }
 
 export const PROGRESS_SUBSCRIPTION = /* GraphQL */ `
-  subscription Progress($jobId: ID!) {
-    generationProgress(jobId: $jobId) {
+  subscription Progress($jobId: ID!, $after: Int) {
+    generationProgress(jobId: $jobId, after: $after) {
       jobId
       sequence
       done
       progress { completed total errors current }
       stats { total successful failed cancelled pending retries durationMs }
-      image { id status success mimeType error { code message retryable } }
+      image { id requestId status success mimeType error { code message retryable } }
     }
   }
 `;
@@ -97,6 +97,7 @@ export interface ProgressEventShape {
     stats: { total: number; successful: number; failed: number; cancelled: number; pending: number; retries: number };
     image: {
       id: string;
+      requestId: string;
       status: string;
       success: boolean;
       mimeType: string | null;
@@ -107,7 +108,7 @@ export interface ProgressEventShape {
 
 export const START_MUTATION = /* GraphQL */ `
   mutation Start($input: GenerateWorksheetImagesInput!) {
-    startWorksheetImages(input: $input) { id status results { id status } stats { total pending } }
+    startWorksheetImages(input: $input) { id status results { id requestId status } stats { total pending } }
   }
 `;
 
@@ -118,7 +119,7 @@ export const GENERATE_MUTATION = /* GraphQL */ `
       status
       stats { total successful failed cancelled pending retries durationMs }
       results {
-        id status success image mimeType byteLength placeholder deduplicated attempts
+        id requestId status success image mimeType byteLength placeholder deduplicated attempts
         dimensions { width height } requestedDimensions { width height }
         error { code message retryable }
       }
