@@ -180,13 +180,36 @@ describe('worksheet-images generate, in process on the embedded provider', () =>
     for (const id of ['0-1', '0-2', '1-1']) expect(element(written, id).src).toMatch(/^data:image\/png;base64,/);
   });
 
-  it('answers a worksheet without placeholders with its copy and exit 0', { timeout: CLI_TIMEOUT_MS }, async () => {
-    const outDir = freshDirectory();
-    const worksheet = { pages: [{ elements: [{ type: 'text', text: 'Nothing to draw' }] }] };
-    const run = await runCli(['generate', writeInput(worksheet, 'empty.json'), '--out', outDir]);
+  it('says there is nothing to do, names the near misses and shows a placeholder, exit 4, writing nothing', {
+    timeout: CLI_TIMEOUT_MS,
+  }, async () => {
+    const outDir = join(freshDirectory(), 'out');
+    const worksheet = {
+      pages: [
+        {
+          elements: [
+            { type: 'text', text: 'Nothing to draw' },
+            { type: 'image-placeholder', prompt: 'A cat', width: 256, height: 256 },
+          ],
+        },
+      ],
+    };
+    const run = await runCli(['generate', writeInput(worksheet, 'other-type.json'), '--out', outDir]);
 
-    expect(run.code, run.stderr).toBe(0);
-    expect(readOutput(outDir)).toEqual(worksheet);
+    expectOneLineError(run, 4, /nothing to do in .*other-type\.json: /);
+    expect(run.stderr).toContain('0-1 has "type": "image-placeholder", which is not "image"');
+    expect(run.stderr).toContain('A placeholder is an element like { "type": "image", "prompt": ');
+    expect(run.stdout).toBe('');
+    expect(() => readdirSync(outDir)).toThrow();
+  });
+
+  it('says every placeholder already has its picture, exit 4', { timeout: CLI_TIMEOUT_MS }, async () => {
+    const worksheet = {
+      pages: [{ elements: [{ type: 'image', prompt: 'A cat', width: 64, height: 64, src: 'a.png' }] }],
+    };
+    const run = await runCli(['generate', writeInput(worksheet, 'done.json'), '--out', freshDirectory()]);
+
+    expectOneLineError(run, 4, /Every picture placeholder already has its picture \("src"\): 1 of them/);
   });
 });
 
@@ -428,7 +451,8 @@ describe('worksheet-images --help and --version', () => {
       expect(run.stdout).toContain(option);
     }
     expect(run.stdout).toContain('"type": "image"');
-    for (const code of ['0 ', '1 ', '2 ', '3 ', '130 ']) expect(run.stdout).toMatch(new RegExp(`^  ${code}`, 'm'));
+    for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ', '130 '])
+      expect(run.stdout).toMatch(new RegExp(`^  ${code}`, 'm'));
   });
 
   it('--version prints the package version, exit 0', { timeout: CLI_TIMEOUT_MS }, async () => {

@@ -12,6 +12,7 @@ import {
 } from '../src/client/index.js';
 import { ProviderError } from '../src/providers/provider-error.js';
 import type { ImageProvider } from '../src/providers/types.js';
+import { createGatedProvider, type GatedProvider } from './support/gated-provider.js';
 import { tinyPng } from './support/test-images.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -241,6 +242,57 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
     expect(illustrated.status).toBe('COMPLETED');
     expect(Object.fromEntries(finalStates)).toEqual({ '0-1': 'SUCCEEDED', '0-2': 'SUCCEEDED', '1-0': 'SUCCEEDED' });
     expect(illustrated.results.every((result) => result.image?.startsWith('data:image/png;base64,'))).toBe(true);
+    expect(updates.at(-1)).toMatchObject({ completed: 3, total: 3 });
+  });
+});
+
+describe('WorksheetImageGenerationService after a dropped WebSocket', () => {
+  let server: TestServer;
+  let provider: GatedProvider;
+  let service: WorksheetImageGenerationService;
+
+  beforeAll(async () => {
+    provider = createGatedProvider();
+    server = await startTestServer({ GENERATION_CONCURRENCY: '2' }, { provider });
+    service = new WorksheetImageGenerationService({ url: server.url, webSocketImpl: RecordingWebSocket });
+  });
+
+  afterAll(async () => {
+    provider.open();
+    await service?.dispose();
+    await server?.close();
+  });
+
+  it('resubscribes with after: the last sequence it had, so no event and no image state comes twice', async () => {
+    const socketsBefore = RecordingWebSocket.sockets.length;
+    const states = new Map<string, string[]>();
+    const updates: GenerationProgress[] = [];
+    const generating = service.generateImagesForWorksheet(
+      placeholdersWith(['a kite', 'a boat', 'a train']),
+      (progress) => updates.push(progress),
+      {
+        onImage: (image) => states.set(image.requestId, [...(states.get(image.requestId) ?? []), image.status]),
+      },
+    );
+    await provider.whenWaiting(2);
+    provider.release(1);
+    await expect.poll(() => states.get('0-0')?.at(-1), { timeout: 10_000 }).toBe('SUCCEEDED');
+    // The network goes away under the client: no close handshake.
+    const first = RecordingWebSocket.sockets[socketsBefore]!;
+    const subscribed = (socket: RecordingWebSocket) =>
+      socket.sent
+        .map((frame) => JSON.parse(frame) as { type: string; payload?: { variables?: { after?: number } } })
+        .filter((message) => message.type === 'subscribe');
+    first.terminate();
+    await expect.poll(() => RecordingWebSocket.sockets.length, { timeout: 10_000 }).toBe(socketsBefore + 2);
+    provider.open();
+    const illustrated = await generating;
+
+    expect(illustrated.status).toBe('COMPLETED');
+    expect(subscribed(first)[0]!.payload!.variables!.after).toBe(0);
+    const resumedAfter = subscribed(RecordingWebSocket.sockets[socketsBefore + 1]!)[0]!.payload!.variables!.after!;
+    expect(resumedAfter).toBeGreaterThanOrEqual(5);
+    for (const id of ['0-0', '0-1', '0-2']) expect(states.get(id), id).toEqual(['QUEUED', 'GENERATING', 'SUCCEEDED']);
     expect(updates.at(-1)).toMatchObject({ completed: 3, total: 3 });
   });
 });

@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toDataUrl } from '../src/generation/image-mime.js';
 import type { Progress } from '../src/generation/types.js';
 import { generateImagesForWorksheet } from '../src/worksheet/generate-images-for-worksheet.js';
-import { applyOutcomes, collectPlaceholders, type Worksheet } from '../src/worksheet/worksheet.js';
+import {
+  applyOutcomes,
+  collectPlaceholders,
+  explainNoPlaceholders,
+  PLACEHOLDER_EXAMPLE,
+  type Worksheet,
+} from '../src/worksheet/worksheet.js';
 import { FAKE_TOGETHER_MODEL, expectedImageBytes, flagged } from './support/fake-together.js';
 import { startGenerationHarness, type GenerationHarness } from './support/generation-harness.js';
 
@@ -59,6 +65,34 @@ describe('collectPlaceholders', () => {
     expect(collectPlaceholders({ pages: [{ elements: [{ type: 'text', text: 'hello' }] }, { elements: [] }] })).toEqual(
       [],
     );
+  });
+});
+
+describe('explainNoPlaceholders', () => {
+  it('names elements of another type that look meant as placeholders, and shows what one looks like', () => {
+    const explanation = explainNoPlaceholders({
+      pages: [{ elements: [{ type: 'text', text: 'hi' }] }, { elements: [{ type: 'picture', prompt: 'A cat' }] }],
+    });
+    expect(explanation).toMatch(
+      /^No element is a picture placeholder the server recognises: 1-0 has "type": "picture"/,
+    );
+    expect(explanation).toContain(PLACEHOLDER_EXAMPLE);
+  });
+
+  it('says why an "image" element is not one: a blank prompt', () => {
+    const explanation = explainNoPlaceholders({
+      pages: [{ elements: [{ type: 'image', prompt: ' ', width: 64, height: 64 }] }],
+    });
+    expect(explanation).toContain('0-0 has "type": "image" but no non-blank "prompt"');
+  });
+
+  it('tells apart a worksheet with no elements, one with only text, and one already illustrated', () => {
+    expect(explainNoPlaceholders({ pages: [] })).toMatch(/^The worksheet has no elements\./);
+    expect(explainNoPlaceholders({ pages: [{ elements: [{ type: 'text' }] }] })).toMatch(
+      /^None of its 1 elements is a picture placeholder\./,
+    );
+    const illustrated = { type: 'image', prompt: 'A cat', width: 64, height: 64, src: 'data:image/png;base64,AA' };
+    expect(explainNoPlaceholders({ pages: [{ elements: [illustrated] }] })).toMatch(/^Every picture placeholder/);
   });
 });
 
