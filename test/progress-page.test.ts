@@ -242,6 +242,24 @@ describe('the progress page in Chromium, on the embedded provider', () => {
     expect(sockets).toEqual([]);
     await close();
   });
+  it('says there is nothing to do when no element is a placeholder it recognises, and shows one', async () => {
+    const { page, sockets, close } = await openPage(browser, server);
+    const worksheet = {
+      pages: [{ elements: [{ type: 'image-placeholder', prompt: 'A cat', width: 64, height: 64 }] }],
+    };
+
+    await page.fill('#worksheet-json', JSON.stringify(worksheet));
+    await page.getByRole('button', { name: 'Generate images' }).click();
+
+    await waitForText(page, '#worksheet-error', /^Nothing to do: No element is a picture placeholder/);
+    const message = await page.textContent('#worksheet-error');
+    expect(message).toContain('0-0 has "type": "image-placeholder", which is not "image"');
+    expect(message).toContain('A placeholder is an element like { "type": "image", "prompt": ');
+    expect(await page.textContent('#progress-status')).toBe(message);
+    expect(await page.locator('.card').count()).toBe(0);
+    expect(sockets).toEqual([]);
+    await close();
+  });
 });
 
 describe('the progress page cancelling a running job', () => {
@@ -297,6 +315,94 @@ describe('the progress page cancelling a running job', () => {
 
     await page.screenshot({ path: join(ARTIFACTS, 'progress-page-cancelled.png'), fullPage: true });
     await close();
+  });
+});
+
+describe('the progress page after a dropped WebSocket', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let provider: GatedProvider;
+
+  beforeAll(async () => {
+    provider = createGatedProvider();
+    [server, browser] = await Promise.all([
+      startPageServer({ GENERATION_CONCURRENCY: '2' }, provider),
+      launchChromium(),
+    ]);
+  });
+
+  afterAll(async () => {
+    provider.open();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('resubscribes with after: no card goes back a state, and the job finishes on the page', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems = collectPageProblems(page);
+    const subscribes: Array<{ after?: number }> = [];
+    const connections: Array<{ drop: () => Promise<void> }> = [];
+    // Between the page and the server, so the test can cut the connection as a network would.
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      const upstream = socket.connectToServer();
+      socket.onMessage((message) => {
+        const parsed = JSON.parse(String(message)) as { type: string; payload?: { variables?: { after?: number } } };
+        if (parsed.type === 'subscribe') subscribes.push({ after: parsed.payload?.variables?.after });
+        upstream.send(message);
+      });
+      upstream.onMessage((message) => socket.send(message));
+      connections.push({
+        drop: async () => {
+          await upstream.close();
+          await socket.close({ code: 1001, reason: 'Network gone' });
+        },
+      });
+    });
+    await page.goto(`${originOf(server)}/`);
+    await page.locator('#worksheet-json').waitFor();
+    // Every state each card shows, in order, as the page shows them.
+    await page.evaluate(() => {
+      const seen: Record<string, string[]> = {};
+      (window as unknown as { cardStates: typeof seen }).cardStates = seen;
+      new MutationObserver((records) => {
+        for (const record of records) {
+          const card = record.target as HTMLElement;
+          const id = card.dataset.id;
+          if (!id || !card.classList.contains('card') || !card.dataset.state) continue;
+          const states = (seen[id] ??= []);
+          if (states.at(-1) !== card.dataset.state) states.push(card.dataset.state);
+        }
+      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+    });
+
+    await page.getByRole('button', { name: 'Generate images' }).click();
+    await provider.whenWaiting(2);
+    provider.release(1);
+    await page.locator('.card[data-state="succeeded"]').waitFor();
+    await connections[0]!.drop();
+    await expect.poll(() => subscribes.length, { timeout: 15_000 }).toBe(2);
+    provider.open();
+    await waitForText(page, '#progress-count', /^4 \/ 4$/);
+
+    expect(subscribes[0]!.after).toBe(0);
+    expect(subscribes[1]!.after).toBeGreaterThanOrEqual(4);
+    const states = await page.evaluate(
+      () => (window as unknown as { cardStates: Record<string, string[]> }).cardStates,
+    );
+    for (const id of ['0-1', '0-2', '1-1', '1-2']) {
+      expect(states[id]?.at(-1), id).toBe('succeeded');
+      // A replay from the first event would show a finished card as queued again.
+      expect(new Set(states[id]).size, id).toBe(states[id]?.length);
+    }
+    expect(await cardStates(page)).toEqual({
+      '0-1': 'succeeded',
+      '0-2': 'succeeded',
+      '1-1': 'succeeded',
+      '1-2': 'succeeded',
+    });
+    expect(problems).toEqual([]);
+    await context.close();
   });
 });
 
