@@ -205,7 +205,7 @@ describe('graphql-cop probes against NODE_ENV=production', () => {
 describe('honest operations still pass the limits', () => {
   it('runs the README curl example', async () => {
     const query =
-      'mutation($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id status stats { total successful failed retries durationMs } results { id status dimensions { width height } error { code message } image } } }';
+      'mutation($input: GenerateWorksheetImagesInput!) { generateWorksheetImages(input: $input) { id status stats { total successful failed retries durationMs } results { id requestId status dimensions { width height } error { code message } image } } }';
     const result = await post(query, {
       variables: {
         input: {
