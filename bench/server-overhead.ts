@@ -182,7 +182,7 @@ const PROGRESS_SUBSCRIPTION = /* GraphQL */ `
     generationProgress(jobId: $jobId) {
       jobId sequence done
       progress { completed total errors }
-      image { id status attempts }
+      image { requestId status attempts }
     }
   }
 `;
@@ -194,7 +194,12 @@ const START_MUTATION = /* GraphQL */ `
 `;
 
 interface ProgressEvent {
-  generationProgress: { jobId: string; sequence: number; done: boolean; image: { id: string; status: string } | null };
+  generationProgress: {
+    jobId: string;
+    sequence: number;
+    done: boolean;
+    image: { requestId: string; status: string } | null;
+  };
 }
 
 export interface ProgressOptions {
@@ -350,7 +355,7 @@ async function runRound(
                 tally.errors.push(`${jobId}: event ${event.sequence} came ${received}th`);
               const status = event?.image?.status;
               if (status === 'FAILED' || status === 'CANCELLED') tally.errors.push(`${jobId}: an image ${status}`);
-              const answered = answeredAt.get(promptById.get(event?.image?.id ?? '') ?? '');
+              const answered = answeredAt.get(promptById.get(event?.image?.requestId ?? '') ?? '');
               if (status === 'SUCCEEDED' && answered !== undefined) tally.latencies.push(receivedAt - answered);
             },
             error: (error) => {
