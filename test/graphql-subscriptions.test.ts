@@ -259,12 +259,17 @@ describe('generationProgress over SSE (graphql-sse)', () => {
     }
   });
 
-  it('answers the reservation PUT itself (not the CSRF check) with a GraphQL error body', async () => {
+  it('answers the reservation PUT and a token stream itself (not the CSRF check) with a GraphQL error body', async () => {
     const reservation = await fetch(server.url, { method: 'PUT' });
     expect(reservation.status).toBe(405);
     expect(reservation.headers.get('allow')).toBe('GET, POST, OPTIONS');
     const body = (await reservation.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
     expect(body.errors[0]!.extensions.code).toBe('SSE_SINGLE_CONNECTION_UNSUPPORTED');
     expect(body.errors[0]!.message).toContain('createClient({ singleConnection: false })');
+
+    const stream = await fetch(`${server.url}?token=abc`, { headers: { accept: 'text/event-stream' } });
+    expect(stream.status).toBe(400);
+    expect(stream.statusText).toBe('SSE single connection mode is not supported; use distinct connections mode');
+    await stream.body?.cancel();
   });
 });

@@ -16,7 +16,9 @@ export function createSseModeRoute(graphqlPath: string): Route {
     if (pathOf(request) !== graphqlPath) return false;
     const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
     const reservation = request.method === 'PUT';
-    if (!reservation && request.headers[STREAM_TOKEN_HEADER] === undefined && !query.has('token')) return false;
+    // An EventSource cannot send headers, so graphql-sse puts the token in the query of its stream request.
+    const streamByQuery = query.has('token') && (request.headers.accept ?? '').includes('text/event-stream');
+    if (!reservation && request.headers[STREAM_TOKEN_HEADER] === undefined && !streamByQuery) return false;
     const status = reservation ? 405 : 400;
     response.writeHead(status, 'SSE single connection mode is not supported; use distinct connections mode', {
       'content-type': 'application/json; charset=utf-8',
