@@ -370,7 +370,8 @@ describe('the progress page after a dropped WebSocket', () => {
           const card = record.target as HTMLElement;
           const id = card.dataset.id;
           if (!id || !card.classList.contains('card') || !card.dataset.state) continue;
-          const states = (seen[id] ??= []);
+          const states = seen[id] ?? [];
+          seen[id] = states;
           if (states.at(-1) !== card.dataset.state) states.push(card.dataset.state);
         }
       }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
