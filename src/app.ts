@@ -53,7 +53,11 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     createLogger({ level: config.logLevel, secrets: [config.together.apiKey ?? '', ...config.apiTokens] });
   const provider = overrides.provider ?? createProvider(config);
   // The gauges read the service and the jobs when scraped; both exist by then.
-  const metrics = createMetrics({ inFlight: () => service.inFlight, runningJobs: () => jobs.runningCount });
+  const metrics = createMetrics({
+    inFlight: () => service.inFlight,
+    runningJobs: () => jobs.runningCount,
+    upstreamLimits: () => service.upstreamLimits,
+  });
   const service = createGenerationService(config, provider, logger, metrics.observer);
   const store = new MemoryJobStore({
     retentionMs: config.jobs.retentionMs,

@@ -11,7 +11,7 @@ describe('configuration', () => {
     expect(config.together.model).toBe('black-forest-labs/FLUX.1-schnell');
     expect(config.together.steps).toBe(4);
     expect(config.images).toMatchObject({ minSide: 64, maxSide: 1792, maxBatchSize: 100 });
-    expect(config.generation).toMatchObject({ concurrency: 8, maxAttempts: 3, upstreamTimeoutMs: 60_000 });
+    expect(config.generation).toMatchObject({ concurrency: 16, maxAttempts: 3, upstreamTimeoutMs: 60_000 });
     expect(config.apiTokens).toEqual([]);
     expect(config.graphiql).toBe(true);
   });

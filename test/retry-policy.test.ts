@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decideRetry, fullJitterDelay, parseRetryAfter, type RetrySettings } from '../src/generation/retry-policy.js';
+import { decideRetry, fullJitterDelay, type RetrySettings } from '../src/generation/retry-policy.js';
 import { ProviderError } from '../src/providers/provider-error.js';
+import { parseRateLimitHeaders, parseRetryAfter } from '../src/providers/rate-limit-headers.js';
 
 const settings: RetrySettings = { maxAttempts: 3, rateLimitMaxWaitMs: 10_000, baseDelayMs: 500, maxDelayMs: 10_000 };
-const fresh = (countedAttempts: number) => ({ countedAttempts, rateLimitedAttempts: 0, rateLimitWaitedMs: 0 });
+const fresh = (countedAttempts: number) => ({ countedAttempts });
 const error = (code: ProviderError['code'], retryable: boolean, retryAfterMs?: number) =>
   new ProviderError('x', { code, retryable, reason: 'test', ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
 
@@ -36,14 +37,16 @@ describe('retry policy', () => {
     expect(fullJitterDelay(3, settings, () => 0.25)).toBe(1000);
   });
 
-  it('waits what a 429 asks without spending an attempt, up to the deadline', () => {
-    const budget = { countedAttempts: 3, rateLimitedAttempts: 5, rateLimitWaitedMs: 8_000 };
-    expect(decideRetry(error('RATE_LIMITED', true, 1_500), budget, settings)).toEqual({
+  it('sends a 429 straight back to the limiter without spending an attempt, until the deadline', () => {
+    const since = 1_000_000;
+    const budget = { countedAttempts: 3, rateLimitedSince: since };
+    // The limiter, not the image, waits out retry-after: the image goes back in line at once.
+    expect(decideRetry(error('RATE_LIMITED', true, 1_500), budget, settings, Math.random, since + 9_999)).toEqual({
       retry: true,
-      delayMs: 1_500,
+      delayMs: 0,
       rateLimited: true,
     });
-    expect(decideRetry(error('RATE_LIMITED', true, 2_500), budget, settings)).toEqual({
+    expect(decideRetry(error('RATE_LIMITED', true, 1_500), budget, settings, Math.random, since + 10_000)).toEqual({
       retry: false,
       reason: 'rate_limit_deadline',
     });
@@ -68,9 +71,32 @@ describe('retry-after headers', () => {
     expect(parseRetryAfter({ 'x-ratelimit-reset': '2' }, now)).toBe(2000);
     expect(parseRetryAfter({ 'x-ratelimit-reset': String(now / 1000 + 4) }, now)).toBe(4000);
   });
+  it('returns zero, negative and past values as read: the limiter applies its floor', () => {
+    expect(parseRetryAfter({ 'retry-after': '0' }, now)).toBe(0);
+    expect(parseRetryAfter({ 'retry-after': '-3' }, now)).toBe(-3000);
+    expect(parseRetryAfter({ 'retry-after-ms': '-5' }, now)).toBe(-5);
+    expect(parseRetryAfter({ 'retry-after': 'Wed, 31 Dec 2025 23:59:50 GMT' }, now)).toBe(-10_000);
+    expect(parseRetryAfter({ 'retry-after': '86400' }, now)).toBe(86_400_000);
+  });
   it('ignores what it cannot read', () => {
     expect(parseRetryAfter({}, now)).toBeUndefined();
     expect(parseRetryAfter({ 'retry-after': 'soon' }, now)).toBeUndefined();
-    expect(parseRetryAfter({ 'retry-after-ms': '-5' }, now)).toBeUndefined();
+    expect(parseRetryAfter({ 'retry-after': '' }, now)).toBeUndefined();
+    expect(parseRetryAfter({ 'retry-after-ms': '0x10' }, now)).toBeUndefined();
+  });
+  it('reads the x-ratelimit-* family, leaving out what is absent or not a number', () => {
+    expect(
+      parseRateLimitHeaders(
+        { 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': '0.4' },
+        now,
+      ),
+    ).toEqual({
+      limit: 5,
+      remaining: 3,
+      resetMs: 400,
+    });
+    expect(parseRateLimitHeaders({ 'x-ratelimit-reset': String(now / 1000 + 2) }, now)).toEqual({ resetMs: 2000 });
+    expect(parseRateLimitHeaders({ 'x-ratelimit-limit': 'many' }, now)).toBeUndefined();
+    expect(parseRateLimitHeaders({}, now)).toBeUndefined();
   });
 });

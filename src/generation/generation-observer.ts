@@ -7,6 +7,8 @@ import type { ImageErrorCode, ImageStatus } from './types.js';
 export interface GenerationObserver {
   /** A request waited this long for a free upstream slot. */
   queueWait?(milliseconds: number): void;
+  /** The upstream key is now paused this much longer on a retry-after (every request of the key waits it). */
+  rateLimitPause?(milliseconds: number): void;
   /** One upstream attempt ended: `outcome` is "success" or the failure reason (e.g. "http_503", "timeout"). */
   attemptFinished?(milliseconds: number, outcome: string): void;
   /** A retry was scheduled for `reason` after `delayMilliseconds`. */

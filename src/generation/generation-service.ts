@@ -9,7 +9,13 @@ import { InvalidInputError } from './input-error.js';
 import { decideRetry, DEFAULT_BACKOFF, type RetryBudget, type RetrySettings } from './retry-policy.js';
 import type { BatchOptions, BatchResult, Dimensions, ImageError, ImageRequest, ImageResult } from './types.js';
 import type { GenerationObserver } from './generation-observer.js';
-import type { UpstreamLimiter } from './upstream-limiter.js';
+import {
+  type LimiterSnapshot,
+  RateLimitWaitExceeded,
+  type UpstreamLimiter,
+  type UpstreamOutcome,
+  type UpstreamPermit,
+} from './upstream-limiter.js';
 
 export interface GenerationServiceOptions {
   provider: ImageProvider;
@@ -38,15 +44,14 @@ interface UniqueTask {
 
 interface BatchContext {
   batchId: string;
+  /** Whose batch this is, for fair turns across clients at the limiter. */
+  tenant: string;
   tracker: BatchTracker;
   /** Aborted when the caller cancels or when the upstream says no image of the batch can succeed. */
   stop: AbortController;
   /** Set when a 401 or 402 stopped the batch: every image not yet done fails with it. */
   fatal: ProviderError | undefined;
 }
-
-/** How often a rate-limited image may go straight back in line while other requests are in flight. */
-const MAX_RATE_LIMIT_REQUEUES = 4;
 
 /** Thrown inside the limiter when a queued attempt finds its batch already stopped. */
 const STOPPED = Symbol('stopped');
@@ -85,6 +90,11 @@ export class GenerationService {
     return this.options.limiter.activeCount;
   }
 
+  /** The upstream limiter's concurrency limit, learned rate and pause, for metrics. */
+  get upstreamLimits(): LimiterSnapshot {
+    return this.options.limiter.snapshot();
+  }
+
   /** Checks a batch against the limits; throws InvalidInputError naming each bad field and its limit. */
   validate(requests: readonly ImageRequest[]): ImageRequest[] {
     const parsed = this.batchSchema.safeParse(requests);
@@ -115,7 +125,13 @@ export class GenerationService {
           }
         }),
     );
-    const context: BatchContext = { batchId, tracker, stop: new AbortController(), fatal: undefined };
+    const context: BatchContext = {
+      batchId,
+      tenant: batchOptions.tenant ?? '',
+      tracker,
+      stop: new AbortController(),
+      fatal: undefined,
+    };
     // Every waiting image listens to the batch's stop signal; a 100-image batch is not a listener leak.
     setMaxListeners(0, context.stop.signal);
     const cancel = () => context.stop.abort();
@@ -176,22 +192,37 @@ export class GenerationService {
           observer?.imageFinished?.(patch.status, patch.error?.code ?? null);
         }
       });
-    const budget: RetryBudget = { countedAttempts: 0, rateLimitedAttempts: 0, rateLimitWaitedMs: 0 };
+    const budget: RetryBudget = { countedAttempts: 0, rateLimitedSince: undefined };
     let attempts = 0;
-    let requeues = 0;
     const firstId = () => context.tracker.snapshot()[task.memberIndexes[0] ?? 0]?.id;
 
     try {
       for (;;) {
+        let permit: UpstreamPermit;
         try {
-          const image = await this.runInSlot(context, async () => {
-            if (context.stop.signal.aborted) throw STOPPED;
-            attempts += 1;
-            if (attempts > 1) context.tracker.countRetry();
-            update({ status: 'GENERATING', attempts });
-            return this.attempt(task, context);
-          });
-          this.options.limiter.recordSuccess();
+          permit = await this.acquire(context, budget.rateLimitedSince);
+        } catch (thrown) {
+          if (thrown === STOPPED) {
+            update(this.stoppedPatch(context, attempts));
+            return;
+          }
+          if (thrown instanceof RateLimitWaitExceeded) {
+            update({ status: 'FAILED', attempts, error: rateLimitDeadlineError(thrown, Date.now()) });
+            return;
+          }
+          throw thrown;
+        }
+        budget.rateLimitedSince = permit.rateLimitedSince;
+        if (context.stop.signal.aborted) {
+          permit.release({ kind: 'unused' });
+          update(this.stoppedPatch(context, attempts));
+          return;
+        }
+        attempts += 1;
+        if (attempts > 1) context.tracker.countRetry();
+        update({ status: 'GENERATING', attempts });
+        try {
+          const image = await this.attempt(task, context, permit);
           update({ status: 'SUCCEEDED', image, attempts });
           return;
         } catch (thrown) {
@@ -203,28 +234,14 @@ export class GenerationService {
           }
           const error = asProviderError(thrown, this.options.logger, context.batchId);
           if (error.code === 'UPSTREAM_AUTH' || error.code === 'OUT_OF_CREDITS') {
-            this.stopBatch(context, error);
             update({ status: 'FAILED', attempts, error: publicError(error) });
             return;
           }
-          if (error.code === 'RATE_LIMITED') budget.rateLimitedAttempts += 1;
+          const now = Date.now();
+          if (error.code === 'RATE_LIMITED') budget.rateLimitedSince ??= now;
           else budget.countedAttempts += 1;
 
-          if (
-            error.code === 'RATE_LIMITED' &&
-            this.options.limiter.activeCount > 0 &&
-            requeues < MAX_RATE_LIMIT_REQUEUES
-          ) {
-            // The upstream said no while it still carries other requests, and the limiter has just lowered its
-            // limit to what it carries: the image waits in line for the next free slot instead of sleeping while
-            // the upstream sits idle. Alone in flight, or after a few tries, it waits what retry-after asks.
-            requeues += 1;
-            observer?.retryScheduled?.(error.reason, 0);
-            update({ status: 'RETRYING', attempts, error: publicError(error), retryInMs: 0 });
-            continue;
-          }
-
-          const decision = decideRetry(error, budget, this.retrySettings, this.options.random);
+          const decision = decideRetry(error, budget, this.retrySettings, this.options.random, now);
           if (!decision.retry) {
             update({
               status: 'FAILED',
@@ -233,19 +250,18 @@ export class GenerationService {
             });
             return;
           }
-          if (decision.rateLimited) budget.rateLimitWaitedMs += decision.delayMs;
+          // A refused image goes straight back in line: the limiter holds every request of the key until
+          // retry-after has passed, so what it waits is the key's pause, not a sleep of its own.
+          const waitMs = decision.rateLimited
+            ? Math.max(0, this.options.limiter.snapshot().pausedUntil - now)
+            : decision.delayMs;
           this.options.logger.warn(
-            {
-              batchId: context.batchId,
-              imageId: firstId(),
-              attempt: attempts,
-              reason: error.reason,
-              waitMs: decision.delayMs,
-            },
+            { batchId: context.batchId, imageId: firstId(), attempt: attempts, reason: error.reason, waitMs },
             'retrying image',
           );
-          observer?.retryScheduled?.(error.reason, decision.delayMs);
-          update({ status: 'RETRYING', attempts, error: publicError(error), retryInMs: decision.delayMs });
+          this.options.observer?.retryScheduled?.(error.reason, waitMs);
+          update({ status: 'RETRYING', attempts, error: publicError(error), retryInMs: waitMs });
+          if (decision.rateLimited) continue;
           try {
             await sleep(decision.delayMs, undefined, { signal: context.stop.signal });
           } catch {
@@ -266,30 +282,41 @@ export class GenerationService {
   }
 
   /**
-   * Runs `task` in a slot of the shared limiter, in this batch's line. A stop takes a waiting task out of the line at
-   * once: a cancelled batch must not sit behind other batches' requests. A task already running answers the stop itself.
+   * Waits for this image's turn at the shared limiter, in its tenant's and its batch's line. A stop takes a waiting
+   * image out of the line at once: a cancelled batch must not sit behind other batches' requests.
    */
-  private runInSlot<T>(context: BatchContext, task: () => Promise<T>): Promise<T> {
+  private acquire(context: BatchContext, rateLimitedSince: number | undefined): Promise<UpstreamPermit> {
     return this.options.limiter
-      .run(task, { key: context.batchId, signal: context.stop.signal })
+      .acquire({
+        tenant: context.tenant,
+        job: context.batchId,
+        signal: context.stop.signal,
+        ...(rateLimitedSince === undefined ? {} : { rateLimitedSince }),
+      })
       .catch((error: unknown) => {
         throw context.stop.signal.aborted && error === context.stop.signal.reason ? STOPPED : error;
       });
   }
 
-  private async attempt(task: UniqueTask, context: BatchContext) {
+  /** One upstream call under `permit`, which it releases with what the upstream answered. */
+  private async attempt(task: UniqueTask, context: BatchContext, permit: UpstreamPermit) {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.options.upstreamTimeoutMs);
     const signal = AbortSignal.any([context.stop.signal, timeout.signal]);
     const startedAt = performance.now();
     const finished = (outcome: string) =>
       this.options.observer?.attemptFinished?.(performance.now() - startedAt, outcome);
+    let rateLimit: Extract<UpstreamOutcome, { kind: 'success' }>['rateLimit'];
     try {
       const image = await this.options.provider.generate(
         { prompt: task.prompt, width: task.dimensions.width, height: task.dimensions.height, seed: task.seed },
         signal,
+        (headers) => {
+          rateLimit = headers;
+        },
       );
       finished('success');
+      permit.release(rateLimit ? { kind: 'success', rateLimit } : { kind: 'success' });
       return image;
     } catch (error) {
       finished(
@@ -301,21 +328,18 @@ export class GenerationService {
               ? error.reason
               : 'internal',
       );
-      if (context.stop.signal.aborted) throw STOPPED;
+      if (error instanceof ProviderError && (error.code === 'UPSTREAM_AUTH' || error.code === 'OUT_OF_CREDITS')) {
+        // Stopped while still holding the permit: released first, it would let a queued image start an attempt.
+        this.stopBatch(context, error);
+      }
+      permit.release(context.stop.signal.aborted && !context.fatal ? { kind: 'other' } : outcomeOf(error));
+      if (context.stop.signal.aborted && context.fatal !== error) throw STOPPED;
       if (timeout.signal.aborted) {
         throw new ProviderError(`The image service did not answer within ${this.options.upstreamTimeoutMs} ms.`, {
           code: 'TIMEOUT',
           retryable: true,
           reason: 'timeout',
         });
-      }
-      if (error instanceof ProviderError && (error.code === 'RATE_LIMITED' || error.status === 503)) {
-        // Still inside the slot, so the limiter sees how many requests the upstream was carrying when it said no.
-        this.options.limiter.recordOverload();
-      }
-      if (error instanceof ProviderError && (error.code === 'UPSTREAM_AUTH' || error.code === 'OUT_OF_CREDITS')) {
-        // Stopped while still holding the slot: released first, it would let a queued image start an attempt.
-        this.stopBatch(context, error);
       }
       throw error;
     } finally {
@@ -361,6 +385,28 @@ function asProviderError(thrown: unknown, logger: Logger, batchId: string): Prov
     retryable: false,
     reason: 'internal',
   });
+}
+
+/** What the limiter learns from a failed attempt: a 429 pauses the key, a 503 lowers the limit. */
+function outcomeOf(error: unknown): UpstreamOutcome {
+  if (!(error instanceof ProviderError)) return { kind: 'other' };
+  const details = {
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    ...(error.rateLimit === undefined ? {} : { rateLimit: error.rateLimit }),
+  };
+  if (error.code === 'RATE_LIMITED') return { kind: 'refused', ...details };
+  if (error.status === 503) return { kind: 'overloaded', ...details };
+  return { kind: 'other' };
+}
+
+function rateLimitDeadlineError(error: RateLimitWaitExceeded, now: number): ImageError {
+  const seconds = (milliseconds: number) => Math.max(1, Math.round(milliseconds / 1000));
+  const message =
+    error.pausedUntil !== undefined && error.pausedUntil > now
+      ? `The image service asks to wait ${seconds(error.pausedUntil - now)} s, longer than this image may wait ` +
+        `(${seconds(error.maxWaitMs)} s). Try again later.`
+      : `The image service's rate limit kept this image waiting longer than ${seconds(error.maxWaitMs)} s. Try again later.`;
+  return { code: 'RATE_LIMITED', message, retryable: true };
 }
 
 function publicError(error: ProviderError): ImageError {

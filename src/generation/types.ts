@@ -94,6 +94,11 @@ export interface BatchResult {
 export interface BatchOptions {
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
-  /** Names the batch in logs. */
+  /** Names the batch in logs; the limiter's turns go by it too. */
   batchId?: string;
+  /**
+   * Whose batch this is (the job's owner). The upstream limiter takes turns across tenants first, then across each
+   * tenant's batches, so one client's many jobs cannot push back another client's. Default: one shared tenant.
+   */
+  tenant?: string;
 }

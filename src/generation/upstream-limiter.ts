@@ -1,141 +1,352 @@
-import pLimit, { type LimitFunction } from 'p-limit';
+import type { Logger } from '../logger.js';
+import { FairQueue } from './fair-queue.js';
+import {
+  type BudgetSettings,
+  type BudgetState,
+  DEFAULT_BUDGET_SETTINGS,
+  type Grant,
+  initialBudget,
+  type SettleResult,
+  settle,
+  take,
+  type UpstreamOutcome,
+} from './upstream-budget.js';
 
-export interface RunOptions {
-  /** Whose request this is (a job): free slots go round-robin across keys, so no batch starves another. */
-  key?: string;
-  /** Aborting while the task still waits for a slot takes it out of the line; its promise rejects with the reason. */
+export type { UpstreamOutcome } from './upstream-budget.js';
+
+/** One request's place in line. */
+export interface AcquireRequest {
+  /** Whose client this is: tenants take turns first. */
+  tenant: string;
+  /** Which job (batch): a tenant's jobs take turns. */
+  job: string;
+  /** Aborting while the request waits takes it out of the line; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * When this image first met the rate limit (its own 429, or a pause while it waited), in epoch ms. From then it
+   * may wait RATE_LIMIT_MAX_WAIT_MS at most; the limiter fails it with RateLimitWaitExceeded after that, or at once
+   * when the key's pause ends later than that.
+   */
+  rateLimitedSince?: number;
 }
 
-interface Waiting {
-  enqueuedAt: number;
-  start: () => void;
+/** The right to send one request upstream. Release it exactly once, saying how the upstream answered. */
+export interface UpstreamPermit {
+  /** When this image's rate-limit clock started (it may have started while it waited), or undefined. */
+  readonly rateLimitedSince: number | undefined;
+  release(outcome: UpstreamOutcome): void;
+}
+
+export interface LimiterSnapshot {
+  /** The concurrency limit now (it adapts below the maximum). */
+  concurrency: number;
+  maxConcurrency: number;
+  /** The learned rate in requests per second, or null while the limiter does not pace. */
+  ratePerSecond: number | null;
+  /** Until when (epoch ms) the key is paused on a retry-after; in the past when it is not. */
+  pausedUntil: number;
 }
 
 /**
- * The one gate between every batch of the process and the upstream: at most `concurrency` requests in flight.
- *
- * Free slots are handed out fairly: each key (job) waits in its own line and the lines take turns (the one served
- * longest ago goes next), so a 100-image batch cannot hold back a 4-image one that arrives after it. p-limit does the
- * counting; this class decides who is next.
- *
- * The limit adapts to what the upstream accepts. Together's limits are dynamic per organisation and model, so a 429
- * or 503 lowers the limit to the number of requests the upstream was carrying when it said no, and a run of
- * successes raises it again by one, up to the configured maximum (additive increase, fast decrease).
+ * The one gate between every batch of the process and the upstream, for one API key. The generation service only
+ * knows this interface; an implementation shared across replicas (Redis) can take the in-process one's place.
  */
-export class UpstreamLimiter {
-  readonly maxConcurrency: number;
-  private readonly limit: LimitFunction;
-  private readonly lines = new Map<string, Waiting[]>();
-  /** When each key was last given a slot: the line served longest ago goes next. */
-  private readonly lastServed = new Map<string, number>();
-  private servings = 0;
-  private successesSinceChange = 0;
+export interface UpstreamLimiter {
+  acquire(request: AcquireRequest): Promise<UpstreamPermit>;
+  /** Permits held in this process right now: requests in flight. */
+  readonly activeCount: number;
+  /** Requests of this process waiting for a permit. */
+  readonly pendingCount: number;
+  snapshot(): LimiterSnapshot;
+}
+
+/** A waiting image met a rate limit longer than RATE_LIMIT_MAX_WAIT_MS allows. */
+export class RateLimitWaitExceeded extends Error {
+  constructor(
+    readonly maxWaitMs: number,
+    /** When the key's pause ends, if that is what it could not wait for. */
+    readonly pausedUntil: number | undefined,
+  ) {
+    super(`waited on the upstream's rate limit for longer than ${maxWaitMs} ms`);
+    this.name = 'RateLimitWaitExceeded';
+  }
+}
+
+/**
+ * Where the key's budget lives and where its rules run (src/generation/upstream-budget.ts). Async so that a shared
+ * store can do the same in Redis (a script applying the same rules atomically); `snapshot` answers from what the store
+ * last saw, for metrics.
+ */
+export interface BudgetStore {
+  take(
+    now: number,
+  ): Promise<{ granted: true; grant: Grant } | { granted: false; reason: string; retryInMs: number | null }>;
+  settle(grant: Grant, outcome: UpstreamOutcome, now: number): Promise<Omit<SettleResult, 'state'>>;
+  snapshot(): BudgetState;
+}
+
+/** The budget in this process's memory: what one server needs when it is alone with its key. */
+export class MemoryBudgetStore implements BudgetStore {
+  private state: BudgetState;
 
   constructor(
-    maxConcurrency: number,
-    private readonly onQueueWait?: (milliseconds: number) => void,
+    private readonly settings: BudgetSettings,
+    now: number = Date.now(),
   ) {
+    this.state = initialBudget(settings, now);
+  }
+
+  async take(now: number) {
+    const result = take(this.state, this.settings, now);
+    this.state = result.state;
+    return result.granted
+      ? { granted: true as const, grant: result.grant }
+      : { granted: false as const, reason: result.reason, retryInMs: result.retryInMs };
+  }
+
+  async settle(grant: Grant, outcome: UpstreamOutcome, now: number) {
+    const { state, changes, addedPauseMs } = settle(this.state, this.settings, grant, outcome, now);
+    this.state = state;
+    return { changes, addedPauseMs };
+  }
+
+  snapshot(): BudgetState {
+    return this.state;
+  }
+}
+
+export interface InProcessUpstreamLimiterOptions {
+  /** The most requests in flight (GENERATION_CONCURRENCY). */
+  maxConcurrency: number;
+  /** How long an image may wait on rate limits once it has met one (RATE_LIMIT_MAX_WAIT_MS). */
+  rateLimitMaxWaitMs: number;
+  /** Overrides of the budget's floors, caps and margins (tests shorten the growth hold, for one). */
+  budget?: Partial<Omit<BudgetSettings, 'maxConcurrency'>>;
+  /** Default: a MemoryBudgetStore. */
+  store?: BudgetStore;
+  logger?: Logger;
+  /** How long each request waited for its permit. */
+  onQueueWait?: (milliseconds: number) => void;
+  /** How much longer the key is now paused on a retry-after. */
+  onPause?: (milliseconds: number) => void;
+  /** Epoch milliseconds; Date.now by default (retry-after dates are wall-clock times). */
+  now?: () => number;
+}
+
+interface Waiter {
+  tenant: string;
+  job: string;
+  enqueuedAt: number;
+  rateLimitedSince: number | undefined;
+  signal: AbortSignal | undefined;
+  resolve: (permit: UpstreamPermit) => void;
+  reject: (reason: unknown) => void;
+  leave: () => void;
+}
+
+/**
+ * Hands out permits in fair turns (src/generation/fair-queue.ts) whenever the key's budget allows one: not while the
+ * key is paused on a retry-after, not above the concurrency limit, not faster than the learned rate. It wakes itself
+ * when a pause or a pacing interval ends, when a permit is released, and when a waiter's deadline passes.
+ */
+export class InProcessUpstreamLimiter implements UpstreamLimiter {
+  readonly maxConcurrency: number;
+  private readonly queue = new FairQueue<Waiter>();
+  private readonly store: BudgetStore;
+  private readonly now: () => number;
+  private active = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pauseLoggedUntil = 0;
+
+  constructor(private readonly options: InProcessUpstreamLimiterOptions) {
+    const { maxConcurrency, rateLimitMaxWaitMs } = options;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
       throw new TypeError(`maxConcurrency must be a whole number of at least 1, got ${maxConcurrency}`);
     }
+    if (!Number.isFinite(rateLimitMaxWaitMs) || rateLimitMaxWaitMs < 0) {
+      throw new TypeError(`rateLimitMaxWaitMs must be a number of milliseconds >= 0, got ${rateLimitMaxWaitMs}`);
+    }
     this.maxConcurrency = maxConcurrency;
-    this.limit = pLimit(maxConcurrency);
+    this.now = options.now ?? Date.now;
+    this.store =
+      options.store ??
+      new MemoryBudgetStore({ ...DEFAULT_BUDGET_SETTINGS, ...options.budget, maxConcurrency }, this.now());
   }
 
-  /** Runs `task` once a slot is free and it is this key's turn. */
-  run<T>(task: () => Promise<T>, options: RunOptions = {}): Promise<T> {
-    const { key = '', signal } = options;
-    return new Promise<T>((resolve, reject) => {
+  get activeCount(): number {
+    return this.active;
+  }
+
+  get pendingCount(): number {
+    return this.queue.size;
+  }
+
+  /** The concurrency limit now. */
+  get concurrency(): number {
+    return this.store.snapshot().concurrency;
+  }
+
+  snapshot(): LimiterSnapshot {
+    const state = this.store.snapshot();
+    return {
+      concurrency: state.concurrency,
+      maxConcurrency: this.maxConcurrency,
+      ratePerSecond: state.ratePerSecond,
+      pausedUntil: state.pausedUntil,
+    };
+  }
+
+  acquire(request: AcquireRequest): Promise<UpstreamPermit> {
+    const { tenant, job, signal } = request;
+    return new Promise<UpstreamPermit>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
         return;
       }
-      const waiting: Waiting = {
+      const waiter: Waiter = {
+        tenant,
+        job,
         enqueuedAt: performance.now(),
-        start: () => {
-          signal?.removeEventListener('abort', leave);
-          this.onQueueWait?.(performance.now() - waiting.enqueuedAt);
-          this.limit(task)
-            .then(resolve, reject)
-            .finally(() => this.dispatch());
+        rateLimitedSince: request.rateLimitedSince,
+        signal,
+        resolve,
+        reject,
+        leave: () => {
+          if (this.queue.remove(tenant, job, waiter)) reject(signal?.reason);
         },
       };
-      const leave = () => {
-        const line = this.lines.get(key);
-        const index = line?.indexOf(waiting) ?? -1;
-        if (line && index >= 0) {
-          line.splice(index, 1);
-          if (line.length === 0) this.lines.delete(key);
-          reject(signal?.reason);
-        }
-      };
-      signal?.addEventListener('abort', leave, { once: true });
-      const line = this.lines.get(key);
-      if (line) line.push(waiting);
-      else this.lines.set(key, [waiting]);
-      this.dispatch();
+      signal?.addEventListener('abort', waiter.leave, { once: true });
+      this.queue.push(tenant, job, waiter);
+      void this.pump();
     });
   }
 
-  get concurrency(): number {
-    return this.limit.concurrency;
-  }
-
-  get activeCount(): number {
-    return this.limit.activeCount;
-  }
-
-  /** Requests waiting for a slot, across every key. */
-  get pendingCount(): number {
-    let waiting = this.limit.pendingCount;
-    for (const line of this.lines.values()) waiting += line.length;
-    return waiting;
-  }
-
-  /** Call from inside a task that the upstream turned away for load (429, 503); the task still holds its slot. */
-  recordOverload(): void {
-    const othersInFlight = this.limit.activeCount - 1;
-    const lowered = Math.max(1, Math.min(this.limit.concurrency - 1, othersInFlight));
-    if (lowered < this.limit.concurrency) this.limit.concurrency = lowered;
-    this.successesSinceChange = 0;
-  }
-
-  /** Call when the upstream answered a request; after two full windows of successes the limit grows by one. */
-  recordSuccess(): void {
-    if (this.limit.concurrency >= this.maxConcurrency) return;
-    this.successesSinceChange += 1;
-    if (this.successesSinceChange >= 2 * this.limit.concurrency) {
-      this.limit.concurrency += 1;
-      this.successesSinceChange = 0;
-      this.dispatch();
+  /** Gives out permits while the budget allows and someone waits; then sleeps until something can change. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.dispatch();
+      } while (this.pumpAgain);
+    } catch (error) {
+      // A store that failed (a shared one can) must not strand the line: try again shortly.
+      this.options.logger?.error({ err: error }, 'upstream limiter could not reach its budget store');
+      this.wakeIn(1_000);
+    } finally {
+      this.pumping = false;
     }
   }
 
-  /** Hands free slots to the lines in turn: the line whose key was served longest ago (or never) goes next. */
-  private dispatch(): void {
-    while (this.limit.activeCount + this.limit.pendingCount < this.limit.concurrency && this.lines.size > 0) {
-      let chosen: string | undefined;
-      let oldest = Infinity;
-      for (const key of this.lines.keys()) {
-        const served = this.lastServed.get(key) ?? -1;
-        if (served < oldest) {
-          oldest = served;
-          chosen = key;
+  private async dispatch(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (;;) {
+      const now = this.now();
+      this.failOverdue(now, undefined);
+      if (this.queue.size === 0) return;
+      const answer = await this.store.take(now);
+      if (!answer.granted) {
+        let wait = answer.retryInMs;
+        if (answer.reason === 'paused' && answer.retryInMs !== null) {
+          this.failOverdue(now, now + answer.retryInMs);
         }
+        const deadline = this.earliestDeadline();
+        if (deadline !== undefined) wait = Math.min(wait ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - now));
+        if (wait !== null && Number.isFinite(wait)) this.wakeIn(wait);
+        return;
       }
-      const line = this.lines.get(chosen as string) as Waiting[];
-      const next = line.shift() as Waiting;
-      if (line.length === 0) this.lines.delete(chosen as string);
-      this.lastServed.set(chosen as string, ++this.servings);
-      this.forgetIdleKeys();
-      next.start();
+      const waiter = this.queue.shift();
+      if (!waiter) {
+        // Everyone left while the store answered: the grant goes back unused.
+        await this.store.settle(answer.grant, { kind: 'unused' }, this.now());
+        return;
+      }
+      this.grant(waiter, answer.grant);
     }
   }
 
-  /** Keys with nothing waiting only matter while they are recent; forgetting old ones keeps the map small. */
-  private forgetIdleKeys(): void {
-    if (this.lastServed.size <= 2 * this.lines.size + 64) return;
-    for (const key of this.lastServed.keys()) if (!this.lines.has(key)) this.lastServed.delete(key);
+  private grant(waiter: Waiter, grant: Grant): void {
+    waiter.signal?.removeEventListener('abort', waiter.leave);
+    this.active += 1;
+    this.options.onQueueWait?.(performance.now() - waiter.enqueuedAt);
+    let released = false;
+    waiter.resolve({
+      rateLimitedSince: waiter.rateLimitedSince,
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        this.active -= 1;
+        this.store
+          .settle(grant, outcome, this.now())
+          .then((result) => this.report(result))
+          .catch((error: unknown) =>
+            this.options.logger?.error({ err: error }, 'upstream limiter could not report an outcome'),
+          )
+          .finally(() => void this.pump());
+      },
+    });
+  }
+
+  private report(result: Omit<SettleResult, 'state'>): void {
+    for (const change of result.changes) {
+      this.options.logger?.info(
+        { limit: change.what, from: change.from, to: change.to, why: change.why },
+        `upstream ${change.what === 'rate' ? 'rate (requests per second)' : 'concurrency limit'} changed`,
+      );
+    }
+    if (result.addedPauseMs > 0) {
+      this.options.onPause?.(result.addedPauseMs);
+      const { pausedUntil } = this.store.snapshot();
+      if (this.pauseLoggedUntil <= this.now()) {
+        this.options.logger?.warn(
+          { pauseMs: pausedUntil - this.now(), until: new Date(pausedUntil).toISOString() },
+          'upstream asked to wait: no request goes out with the key until then',
+        );
+      }
+      this.pauseLoggedUntil = pausedUntil;
+    }
+  }
+
+  /**
+   * Starts the rate-limit clock of whoever waits through a pause, and fails the waiters whose deadline has passed,
+   * or comes before `pausedUntil` (they could not be sent in time anyway).
+   */
+  private failOverdue(now: number, pausedUntil: number | undefined): void {
+    const maxWait = this.options.rateLimitMaxWaitMs;
+    const overdue: Waiter[] = [];
+    for (const waiter of this.queue.items()) {
+      if (pausedUntil !== undefined) waiter.rateLimitedSince ??= now;
+      if (waiter.rateLimitedSince === undefined) continue;
+      const deadline = waiter.rateLimitedSince + maxWait;
+      if (deadline <= now || (pausedUntil !== undefined && deadline < pausedUntil)) overdue.push(waiter);
+    }
+    for (const waiter of overdue) {
+      this.queue.remove(waiter.tenant, waiter.job, waiter);
+      waiter.signal?.removeEventListener('abort', waiter.leave);
+      waiter.reject(new RateLimitWaitExceeded(maxWait, pausedUntil));
+    }
+  }
+
+  private earliestDeadline(): number | undefined {
+    let earliest: number | undefined;
+    for (const waiter of this.queue.items()) {
+      if (waiter.rateLimitedSince === undefined) continue;
+      const deadline = waiter.rateLimitedSince + this.options.rateLimitMaxWaitMs;
+      if (earliest === undefined || deadline < earliest) earliest = deadline;
+    }
+    return earliest;
+  }
+
+  private wakeIn(milliseconds: number): void {
+    clearTimeout(this.timer);
+    // Not unref'd: a CLI run waiting out a retry-after has nothing else keeping it alive.
+    this.timer = setTimeout(() => void this.pump(), Math.max(0, Math.ceil(milliseconds)));
   }
 }

@@ -167,7 +167,7 @@ export class JobManager {
 
     let outcome: Awaited<ReturnType<typeof service.generateBatch>>;
     try {
-      outcome = await service.generateBatch(images, { signal, onProgress, batchId: job.id });
+      outcome = await service.generateBatch(images, { signal, onProgress, batchId: job.id, tenant: job.owner });
     } catch (error) {
       // Validation ran before the job was stored, so this is a bug; the job still ends, and says so.
       logger.error({ err: error, jobId: job.id }, 'job failed unexpectedly');

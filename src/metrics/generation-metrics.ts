@@ -8,6 +8,8 @@ export interface GenerationMetricsOptions {
   inFlight: () => number;
   /** Jobs running right now; read on every scrape. */
   runningJobs: () => number;
+  /** The upstream limiter's concurrency limit and learned rate (null: not pacing); read on every scrape. */
+  upstreamLimits?: () => { concurrency: number; ratePerSecond: number | null };
 }
 
 /** A FLUX.1 schnell call takes a second or a few; the upstream timeout defaults to 60 s. */
@@ -27,6 +29,7 @@ export function createGenerationMetrics({
   prefix,
   inFlight,
   runningJobs,
+  upstreamLimits,
 }: GenerationMetricsOptions): GenerationObserver {
   const registers = [registry];
 
@@ -63,6 +66,29 @@ export function createGenerationMetrics({
       this.set(inFlight());
     },
   });
+  if (upstreamLimits) {
+    new Gauge({
+      name: `${prefix}upstream_concurrency_limit`,
+      help: 'Upstream requests allowed in flight now: GENERATION_CONCURRENCY, or less while the upstream pushes back.',
+      registers,
+      collect() {
+        this.set(upstreamLimits().concurrency);
+      },
+    });
+    new Gauge({
+      name: `${prefix}upstream_rate_per_second`,
+      help: 'Requests per second the limiter paces the upstream key to, learned from x-ratelimit-* headers or 429s; 0 while it does not pace.',
+      registers,
+      collect() {
+        this.set(upstreamLimits().ratePerSecond ?? 0);
+      },
+    });
+  }
+  const rateLimitPause = new Counter({
+    name: `${prefix}upstream_rate_limit_pause_seconds_total`,
+    help: 'Time the upstream key was paused on a retry-after: no request went out with it (429, or 503 with retry-after).',
+    registers,
+  });
   const jobsStarted = new Counter({
     name: `${prefix}jobs_started_total`,
     help: 'Jobs started.',
@@ -91,6 +117,10 @@ export function createGenerationMetrics({
     queueWait(milliseconds) {
       const seconds = toSeconds(milliseconds);
       if (seconds !== null) queueWait.observe(seconds);
+    },
+    rateLimitPause(milliseconds) {
+      const seconds = toSeconds(milliseconds);
+      if (seconds !== null) rateLimitPause.inc(seconds);
     },
     attemptFinished(milliseconds, outcome) {
       const seconds = toSeconds(milliseconds);

@@ -11,6 +11,8 @@ export interface MetricsOptions {
   inFlight: () => number;
   /** Jobs running right now; read on every scrape. */
   runningJobs: () => number;
+  /** The upstream limiter's concurrency limit and learned rate; read on every scrape. */
+  upstreamLimits?: () => { concurrency: number; ratePerSecond: number | null };
   /** Prefix of the service's own metric names. Default `worksheet_images_`. */
   prefix?: string;
 }
@@ -35,7 +37,7 @@ const METRIC_NAME_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
  * never collide in prom-client's global registry.
  */
 export function createMetrics(options: MetricsOptions): Metrics {
-  const { inFlight, runningJobs, prefix = DEFAULT_METRICS_PREFIX } = options;
+  const { inFlight, runningJobs, upstreamLimits, prefix = DEFAULT_METRICS_PREFIX } = options;
   if (typeof inFlight !== 'function') {
     throw new TypeError('inFlight must be a function that returns the number of upstream requests in flight');
   }
@@ -52,7 +54,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   collectDefaultMetrics({ register: registry });
 
   return {
-    observer: createGenerationMetrics({ registry, prefix, inFlight, runningJobs }),
+    observer: createGenerationMetrics({
+      registry,
+      prefix,
+      inFlight,
+      runningJobs,
+      ...(upstreamLimits ? { upstreamLimits } : {}),
+    }),
     yogaPlugin: createGraphQLMetricsPlugin(registry),
     handle: (request, response) => serveMetrics(registry, request, response),
     registry,

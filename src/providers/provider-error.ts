@@ -1,4 +1,5 @@
 import type { ImageErrorCode } from '../generation/types.js';
+import type { RateLimitHeaders } from './rate-limit-headers.js';
 
 export interface ProviderErrorDetails {
   code: ImageErrorCode;
@@ -7,6 +8,8 @@ export interface ProviderErrorDetails {
   status?: number;
   /** How long the upstream asked us to wait before the next attempt (retry-after and kin). */
   retryAfterMs?: number;
+  /** What the answer's x-ratelimit-* headers said about the key's limit. */
+  rateLimit?: RateLimitHeaders;
   /** A short machine-readable reason for logs and retry events, e.g. "http_503", "timeout", "connection_reset". */
   reason: string;
 }
@@ -20,6 +23,7 @@ export class ProviderError extends Error {
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly rateLimit: RateLimitHeaders | undefined;
   readonly reason: string;
 
   constructor(message: string, details: ProviderErrorDetails) {
@@ -29,6 +33,7 @@ export class ProviderError extends Error {
     this.retryable = details.retryable;
     this.status = details.status;
     this.retryAfterMs = details.retryAfterMs;
+    this.rateLimit = details.rateLimit;
     this.reason = details.reason;
   }
 }

@@ -1,9 +1,9 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { sniffImageMimeType } from '../generation/image-mime.js';
-import { parseRetryAfter } from '../generation/retry-policy.js';
 import type { EncodedImage, ImageErrorCode } from '../generation/types.js';
 import { ProviderError } from './provider-error.js';
+import { parseRateLimitHeaders, parseRetryAfter, type RateLimitHeaders } from './rate-limit-headers.js';
 import type { ImageProvider, ProviderRequest } from './types.js';
 
 export interface TogetherProviderOptions {
@@ -45,7 +45,11 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
       .join('[REDACTED]')
       .replace(/[\w-]{8,}/g, (word) => (options.apiKey.includes(word) ? '[REDACTED]' : word));
 
-  async function generate(input: ProviderRequest, signal: AbortSignal): Promise<EncodedImage> {
+  async function generate(
+    input: ProviderRequest,
+    signal: AbortSignal,
+    onRateLimit?: (rateLimit: RateLimitHeaders) => void,
+  ): Promise<EncodedImage> {
     const body: Record<string, unknown> = {
       model: options.model,
       prompt: input.prompt,
@@ -84,6 +88,8 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
     if (response.statusCode !== 200) {
       throw statusError(response.statusCode, text, response.headers, scrub);
     }
+    const rateLimit = parseRateLimitHeaders(response.headers);
+    if (rateLimit) onRateLimit?.(rateLimit);
     const contentType = String(response.headers['content-type'] ?? '');
     if (!contentType.includes('json')) {
       throw new ProviderError(`The image service answered with ${contentType || 'no content type'} instead of JSON.`, {
@@ -187,6 +193,7 @@ function statusError(
 ): ProviderError {
   const upstreamMessage = scrub(readErrorMessage(text)).slice(0, UPSTREAM_MESSAGE_MAX);
   const detail = upstreamMessage ? `: ${upstreamMessage}` : '.';
+  const rateLimit = parseRateLimitHeaders(headers);
   const make = (code: ImageErrorCode, retryable: boolean, message: string, retryAfterMs?: number) =>
     new ProviderError(message, {
       code,
@@ -194,6 +201,7 @@ function statusError(
       status,
       reason: `http_${status}`,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
     });
 
   switch (status) {

@@ -1,4 +1,5 @@
 import type { EncodedImage } from '../generation/types.js';
+import type { RateLimitHeaders } from './rate-limit-headers.js';
 
 /** What a provider is asked to draw. Sides are already validated and rounded to multiples of 16. */
 export interface ProviderRequest {
@@ -17,6 +18,14 @@ export interface ImageProvider {
   readonly name: 'together' | 'local';
   /** Whether the images are placeholders rather than real generations. */
   readonly placeholder: boolean;
-  generate(request: ProviderRequest, signal: AbortSignal): Promise<EncodedImage>;
+  /**
+   * `onRateLimit` hears what a successful answer said about the key's rate limit (x-ratelimit-*), so the limiter can
+   * pace to it; a failed answer carries the same on its ProviderError.
+   */
+  generate(
+    request: ProviderRequest,
+    signal: AbortSignal,
+    onRateLimit?: (rateLimit: RateLimitHeaders) => void,
+  ): Promise<EncodedImage>;
   close(): Promise<void>;
 }

@@ -3,9 +3,13 @@
  * loopback. It validates requests the way the real API does (a little stricter on sides, on purpose), answers in
  * Together's wire format, and can be scripted to fail in every way the real service and its edge proxy do.
  *
- * Order of checks for POST {root}/images/generations: API key (401), rate-limit mode (429), content type, JSON and
- * fields (400/404), then the scripted behavior: `behaviorFor` first, else the next queued one, else the default.
- * Only requests that pass validation consume the queue, and only they count toward `inFlight`.
+ * Order of checks for POST {root}/images/generations: API key (401), token-bucket mode (429), in-flight rate-limit
+ * mode (429), content type, JSON and fields (400/404), then the scripted behavior: `behaviorFor` first, else the next
+ * queued one, else the default. Only requests that pass validation consume the queue, and only they count toward
+ * `inFlight`.
+ *
+ * Every retry-after it sends (429 or any scripted answer) is remembered: a later request that arrives before that
+ * time has passed is an "early arrival", counted and flagged on its record. That is how tests prove a client waits.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -53,6 +57,36 @@ export interface FakeRateLimit {
   retryAfterMs?: number;
 }
 
+/** How a token-bucket 429 says when to come back. */
+export type RetryAfterStyle =
+  /** `retry-after` in whole seconds until the next token, rounded up (Together's style). */
+  | 'seconds'
+  /** `retry-after-ms`: milliseconds until the next token. */
+  | 'milliseconds'
+  /** An HTTP date: the next whole second at which a token is there. */
+  | 'http-date'
+  | 'zero'
+  | 'negative'
+  /** A day. */
+  | 'huge'
+  | 'missing';
+
+/**
+ * A rate per key, the way Together limits it: a bucket of `burst` tokens refilled at `ratePerSecond`; each request
+ * that passes the key check takes one, and one that finds none is answered 429 at once.
+ */
+export interface FakeTokenBucket {
+  ratePerSecond: number;
+  burst: number;
+  /** Default 'seconds'. */
+  retryAfter?: RetryAfterStyle;
+  /**
+   * x-ratelimit-limit (the burst), -remaining (whole tokens left) and -reset (seconds until the bucket is full, as
+   * Together documents it) on every answer, as of the request's arrival. Default true.
+   */
+  headers?: boolean;
+}
+
 export type RequestOutcome =
   | 'pending'
   /** A complete response was sent. */
@@ -76,6 +110,8 @@ export interface RecordedRequest {
   /** The status line sent, if any (200 for resetMidBody, whose body never completes). */
   status: number | null;
   outcome: RequestOutcome;
+  /** Whether it arrived before a retry-after the fake had sent earlier had passed. */
+  readonly early: boolean;
 }
 
 export interface FakeTogetherCounters {
@@ -89,6 +125,8 @@ export interface FakeTogetherCounters {
   abandoned: number;
   /** GETs of the image URLs handed out for response_format "url". */
   downloads: number;
+  /** Requests that arrived before a retry-after the fake had sent had passed. */
+  earlyArrivals: number;
 }
 
 export interface FakeTogetherOptions {
@@ -106,6 +144,7 @@ export interface FakeTogetherOptions {
   /** A rule that wins over the queue, e.g. to flag one prompt with 422. Return undefined to fall through. */
   behaviorFor?: (request: FakeGenerationRequest) => FakeBehavior | undefined;
   rateLimit?: FakeRateLimit;
+  tokenBucket?: FakeTokenBucket;
   /** Replaces the image bytes; the default is expectedImageBytes(). */
   imageBytes?: (request: FakeGenerationRequest, index: number) => Buffer;
 }
@@ -124,11 +163,16 @@ export interface FakeTogether {
   enqueue(...behaviors: FakeBehavior[]): void;
   setLatency(latency: FakeLatency): void;
   setRateLimit(rateLimit: FakeRateLimit | undefined): void;
+  /** Turns token-bucket mode on (with a full bucket) or off. */
+  setTokenBucket(tokenBucket: FakeTokenBucket | undefined): void;
   /** Resolves once at least `count` requests are in flight; rejects after timeoutMs (default 10 s). */
   whenInFlight(count: number, timeoutMs?: number): Promise<void>;
   /** Resolves once at least `count` API requests have been recorded; rejects after timeoutMs (default 10 s). */
   whenRequests(count: number, timeoutMs?: number): Promise<void>;
-  /** Forgets requests, counters, queue and stored images; restores the options' behavior, latency and rate limit. */
+  /**
+   * Forgets requests, counters, queue, stored images and retry-afters sent; restores the options' behavior, latency,
+   * rate limit and token bucket (full again).
+   */
   reset(): void;
   /** Stops listening and destroys every connection, hung ones included. Safe to call twice. */
   close(): Promise<void>;
@@ -181,6 +225,11 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
   let behavior: FakeBehavior = options.behavior ?? { kind: 'ok' };
   let latency: FakeLatency = options.latencyMs ?? 0;
   let rateLimit = options.rateLimit;
+  let tokenBucket = options.tokenBucket;
+  let tokens = tokenBucket?.burst ?? 0;
+  let tokensAt = performance.now();
+  /** performance.now() before which no request should arrive, from the retry-afters sent so far. */
+  let notBefore = Number.NEGATIVE_INFINITY;
   let queue: FakeBehavior[] = [];
   let requests: RecordedRequest[] = [];
   let counters = emptyCounters();
@@ -238,8 +287,11 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
     } catch {
       return; // the client went away while sending
     }
+    const early = receivedAt < notBefore;
+    if (early) counters.earlyArrivals += 1;
     const recorded: RecordedRequest = {
       id: nextId++,
+      early,
       method: request.method ?? '',
       path,
       headers: { ...request.headers },
@@ -264,6 +316,12 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
     }
     // The key itself is never put in an answer, right or wrong.
     if (request.headers.authorization !== `Bearer ${apiKey}`) return answer(401, defaultErrorBody(401));
+    let bucketHeaders: Record<string, string> = {};
+    if (tokenBucket) {
+      const { granted, headers } = takeToken(tokenBucket, receivedAt);
+      if (!granted) return answer(429, defaultErrorBody(429), headers);
+      if (tokenBucket.headers !== false) bucketHeaders = headers;
+    }
     if (rateLimit && inFlight >= rateLimit.maxInFlight) {
       return answer(429, defaultErrorBody(429), rateLimitHeaders(rateLimit));
     }
@@ -284,7 +342,16 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
       const waitMs = typeof latency === 'function' ? latency(generation) : latency;
       if (!(await pause(waitMs, controller.signal))) return;
       const inferenceSeconds = Math.round(performance.now() - receivedAt) / 1000;
-      await perform(chosen, generation, inferenceSeconds, recorded, request, response, controller.signal);
+      await perform(
+        chosen,
+        generation,
+        inferenceSeconds,
+        recorded,
+        request,
+        response,
+        controller.signal,
+        bucketHeaders,
+      );
     } finally {
       inFlight -= 1;
       notify();
@@ -299,18 +366,23 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
     request: IncomingMessage,
     response: ServerResponse,
     signal: AbortSignal,
+    extraHeaders: Record<string, string>,
   ): Promise<void> {
     switch (chosen.kind) {
       case 'ok': {
         const text = JSON.stringify(successBody(generation, inferenceSeconds));
-        return sendRecorded(record, response, 200, text, JSON_TYPE);
+        return sendRecorded(record, response, 200, text, { ...JSON_TYPE, ...extraHeaders });
       }
       case 'status': {
         const { text, contentType } = statusBody(chosen);
         const headers = Object.fromEntries(
           Object.entries(chosen.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
         );
-        return sendRecorded(record, response, chosen.status, text, { 'content-type': contentType, ...headers });
+        return sendRecorded(record, response, chosen.status, text, {
+          'content-type': contentType,
+          ...extraHeaders,
+          ...headers,
+        });
       }
       case 'hang':
         return new Promise<void>((resolve) => {
@@ -354,6 +426,40 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
     return { id: `fake-${randomBytes(6).toString('hex')}`, model: generation.model, object: 'list', data };
   }
 
+  /** Takes a token at `at` if there is one; the headers say where the bucket stands after the request. */
+  function takeToken(bucket: FakeTokenBucket, at: number): { granted: boolean; headers: Record<string, string> } {
+    tokens = Math.min(bucket.burst, tokens + ((at - tokensAt) / 1000) * bucket.ratePerSecond);
+    tokensAt = at;
+    const granted = tokens >= 1;
+    if (granted) tokens -= 1;
+    const headers: Record<string, string> = {};
+    if (bucket.headers !== false) {
+      headers['x-ratelimit-limit'] = String(bucket.burst);
+      headers['x-ratelimit-remaining'] = String(Math.floor(tokens));
+      headers['x-ratelimit-reset'] = seconds((bucket.burst - tokens) / bucket.ratePerSecond);
+    }
+    if (!granted) {
+      const untilTokenMs = ((1 - tokens) / bucket.ratePerSecond) * 1000;
+      Object.assign(headers, retryAfterHeaders(bucket.retryAfter ?? 'seconds', untilTokenMs));
+    }
+    return { granted, headers };
+  }
+
+  /** Remembers the retry-after an answer carries, so that requests arriving before it has passed count as early. */
+  function rememberRetryAfter(headers: Record<string, string>, sentAt: number): void {
+    const milliseconds = Number(headers['retry-after-ms']);
+    const retryAfter = headers['retry-after'];
+    let waitMs: number | undefined;
+    if (headers['retry-after-ms'] !== undefined && Number.isFinite(milliseconds)) waitMs = milliseconds;
+    else if (retryAfter !== undefined) {
+      const secondsValue = Number(retryAfter);
+      waitMs = Number.isFinite(secondsValue) ? secondsValue * 1000 : Date.parse(retryAfter) - Date.now();
+    }
+    if (waitMs !== undefined && Number.isFinite(waitMs) && waitMs > 0) {
+      notBefore = Math.max(notBefore, sentAt + waitMs);
+    }
+  }
+
   function serveImage(path: string, response: ServerResponse): void {
     counters.downloads += 1;
     const image = images.get(path.slice(IMAGES_PATH.length));
@@ -373,6 +479,7 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
     headers: Record<string, string>,
   ): void {
     if (response.destroyed || response.headersSent) return;
+    rememberRetryAfter(headers, performance.now());
     record.status = status;
     record.outcome = 'answered';
     counters.responsesByStatus[status] = (counters.responsesByStatus[status] ?? 0) + 1;
@@ -434,6 +541,11 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
     setRateLimit(next) {
       rateLimit = next;
     },
+    setTokenBucket(next) {
+      tokenBucket = next;
+      tokens = next?.burst ?? 0;
+      tokensAt = performance.now();
+    },
     whenInFlight(count, timeoutMs = 10_000) {
       return waitUntil(() => inFlight >= count, `${count} requests in flight (now ${inFlight})`, timeoutMs);
     },
@@ -444,6 +556,10 @@ export async function startFakeTogether(options: FakeTogetherOptions = {}): Prom
       behavior = options.behavior ?? { kind: 'ok' };
       latency = options.latencyMs ?? 0;
       rateLimit = options.rateLimit;
+      tokenBucket = options.tokenBucket;
+      tokens = tokenBucket?.burst ?? 0;
+      tokensAt = performance.now();
+      notBefore = Number.NEGATIVE_INFINITY;
       queue = [];
       requests = [];
       counters = emptyCounters();
@@ -636,7 +752,40 @@ function assertBehavior(behavior: FakeBehavior): void {
 }
 
 function emptyCounters(): FakeTogetherCounters {
-  return { requests: 0, generations: 0, responsesByStatus: {}, dropped: 0, abandoned: 0, downloads: 0 };
+  return {
+    requests: 0,
+    generations: 0,
+    responsesByStatus: {},
+    dropped: 0,
+    abandoned: 0,
+    downloads: 0,
+    earlyArrivals: 0,
+  };
+}
+
+/** Seconds with up to three decimals, as a header value. */
+function seconds(value: number): string {
+  return String(Math.round(Math.max(0, value) * 1000) / 1000);
+}
+
+function retryAfterHeaders(style: RetryAfterStyle, untilTokenMs: number): Record<string, string> {
+  switch (style) {
+    case 'seconds':
+      return { 'retry-after': String(Math.max(1, Math.ceil(untilTokenMs / 1000))) };
+    case 'milliseconds':
+      return { 'retry-after-ms': String(Math.max(1, Math.ceil(untilTokenMs))) };
+    case 'http-date':
+      // An HTTP date has whole seconds: the first whole second at which the token is surely there.
+      return { 'retry-after': new Date(Math.ceil((Date.now() + untilTokenMs) / 1000) * 1000).toUTCString() };
+    case 'zero':
+      return { 'retry-after': '0' };
+    case 'negative':
+      return { 'retry-after': '-1' };
+    case 'huge':
+      return { 'retry-after': '86400' };
+    case 'missing':
+      return {};
+  }
 }
 
 function parseJson(text: string): unknown {

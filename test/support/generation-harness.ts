@@ -7,7 +7,8 @@ import type { DestinationStream } from 'pino';
 import { GenerationService } from '../../src/generation/generation-service.js';
 import type { ImageLimits } from '../../src/generation/image-limits.js';
 import type { ImageRequest } from '../../src/generation/types.js';
-import { UpstreamLimiter } from '../../src/generation/upstream-limiter.js';
+import type { BudgetSettings } from '../../src/generation/upstream-budget.js';
+import { InProcessUpstreamLimiter } from '../../src/generation/upstream-limiter.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createTogetherProvider } from '../../src/providers/together-provider.js';
 import type { ImageProvider } from '../../src/providers/types.js';
@@ -34,6 +35,8 @@ export interface GenerationHarnessOptions {
   upstreamTimeoutMs?: number;
   /** Default 10 s. */
   rateLimitMaxWaitMs?: number;
+  /** Overrides of the limiter's floors, caps and growth hold. */
+  budget?: Partial<Omit<BudgetSettings, 'maxConcurrency'>>;
   /** Default 5 to 50 ms, so retry tests run fast. */
   backoff?: { baseDelayMs: number; maxDelayMs: number };
   limits?: Partial<ImageLimits>;
@@ -45,7 +48,7 @@ export interface GenerationHarness {
   fake: FakeTogether;
   service: GenerationService;
   provider: ImageProvider;
-  limiter: UpstreamLimiter;
+  limiter: InProcessUpstreamLimiter;
   logger: Logger;
   apiKey: string;
   /** Every log line written so far, oldest first, as the raw JSON text pino wrote. */
@@ -78,13 +81,19 @@ export async function startGenerationHarness(options: GenerationHarnessOptions =
   };
   const logger = createLogger({ level: 'debug', secrets: options.logSecrets ?? [apiKey], destination });
   const provider = createTogetherProvider({ apiKey, baseUrl: fake.url, model, steps, connections: concurrency });
-  const limiter = new UpstreamLimiter(concurrency);
+  const rateLimitMaxWaitMs = options.rateLimitMaxWaitMs ?? 10_000;
+  const limiter = new InProcessUpstreamLimiter({
+    maxConcurrency: concurrency,
+    rateLimitMaxWaitMs,
+    logger,
+    ...(options.budget ? { budget: options.budget } : {}),
+  });
   const service = new GenerationService({
     provider,
     limits: { ...DEFAULT_TEST_LIMITS, ...options.limits },
     maxAttempts: options.maxAttempts ?? 3,
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 10_000,
-    rateLimitMaxWaitMs: options.rateLimitMaxWaitMs ?? 10_000,
+    rateLimitMaxWaitMs,
     limiter,
     logger,
     requestFingerprint: `${provider.name}:${model}:${steps}`,
