@@ -331,6 +331,58 @@ describe('scripted faults', () => {
   });
 });
 
+describe('token-bucket mode', () => {
+  it('passes a burst, then answers 429 with retry-after in whole seconds until the next token', async () => {
+    fake.setTokenBucket({ ratePerSecond: 2, burst: 2 });
+    const [first, second, third] = [await generate(fake), await generate(fake), await generate(fake)];
+    expect([first.status, second.status, third.status]).toEqual([200, 200, 429]);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
+    // Until the bucket is full again: one token at 2/s, give or take what refilled meanwhile.
+    expect(Number(first.headers.get('x-ratelimit-reset'))).toBeGreaterThan(0.3);
+    expect(Number(first.headers.get('x-ratelimit-reset'))).toBeLessThanOrEqual(0.5);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(third.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(((await third.json()) as ErrorBody).error.type).toBe('model_rate_limit');
+    expect(fake.counters.responsesByStatus).toEqual({ 200: 2, 429: 1 });
+  });
+
+  it.each([
+    ['milliseconds', 'retry-after-ms', /^\d+$/],
+    ['zero', 'retry-after', /^0$/],
+    ['negative', 'retry-after', /^-1$/],
+    ['huge', 'retry-after', /^86400$/],
+    ['http-date', 'retry-after', /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/],
+  ] as const)('can say when to come back as %s', async (style, header, pattern) => {
+    fake.setTokenBucket({ ratePerSecond: 1, burst: 1, retryAfter: style });
+    await generate(fake);
+    const refused = await generate(fake);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get(header)).toMatch(pattern);
+  });
+
+  it('can leave out retry-after and the x-ratelimit-* headers', async () => {
+    fake.setTokenBucket({ ratePerSecond: 1, burst: 1, retryAfter: 'missing', headers: false });
+    expect((await generate(fake)).headers.get('x-ratelimit-limit')).toBeNull();
+    const refused = await generate(fake);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBeNull();
+    expect(refused.headers.get('x-ratelimit-remaining')).toBeNull();
+  });
+
+  it('flags a request that arrives before the retry-after it was given has passed, and not one after', async () => {
+    fake.enqueue(rateLimited({ retryAfterMs: 300 }));
+    expect((await generate(fake)).status).toBe(429);
+    expect((await generate(fake)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect((await generate(fake)).status).toBe(200);
+    expect(fake.requests.map((request) => request.early)).toEqual([false, true, false]);
+    expect(fake.counters.earlyArrivals).toBe(1);
+    fake.reset();
+    expect(fake.counters.earlyArrivals).toBe(0);
+  });
+});
+
 describe('concurrency and latency', () => {
   it('answers 429 at once in rate-limit mode while maxInFlight requests are in progress', async () => {
     fake.setRateLimit({ maxInFlight: 2, retryAfterSeconds: 3, retryAfterMs: 2500 });

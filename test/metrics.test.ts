@@ -138,6 +138,25 @@ describe('the /metrics exposition', () => {
     expect(sample(second, 'worksheet_images_jobs_running')).toBe(4);
   });
 
+  it('reads the upstream limit and the learned rate on every scrape, and counts the time paused on retry-after', async () => {
+    let limits: { concurrency: number; ratePerSecond: number | null } = { concurrency: 16, ratePerSecond: null };
+    const metrics = createMetrics({ inFlight: () => 0, runningJobs: () => 0, upstreamLimits: () => limits });
+    const url = await serve(metrics);
+
+    const first = await (await fetch(url)).text();
+    expect(sample(first, 'worksheet_images_upstream_concurrency_limit')).toBe(16);
+    expect(sample(first, 'worksheet_images_upstream_rate_per_second')).toBe(0);
+    expect(sample(first, 'worksheet_images_upstream_rate_limit_pause_seconds_total')).toBe(0);
+
+    limits = { concurrency: 3, ratePerSecond: 4.75 };
+    metrics.observer.rateLimitPause?.(1_500);
+    metrics.observer.rateLimitPause?.(Number.NaN);
+    const second = await (await fetch(url)).text();
+    expect(sample(second, 'worksheet_images_upstream_concurrency_limit')).toBe(3);
+    expect(sample(second, 'worksheet_images_upstream_rate_per_second')).toBe(4.75);
+    expect(sample(second, 'worksheet_images_upstream_rate_limit_pause_seconds_total')).toBe(1.5);
+  });
+
   it('counts jobs started and jobs finished by status', async () => {
     const metrics = idle();
     metrics.observer.jobStarted?.();

@@ -73,9 +73,19 @@ describe('the upstream budget: the pause gate', () => {
       at = budget.state.pausedUntil - T0;
     }
     expect(pauses).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+
     // An answer that passes ends the doubling.
     budget.settle(budget.grant(at), { kind: 'success' }, at + 100);
     expect(budget.settle(budget.grant(at + 100), outcome, at + 100).addedPauseMs).toBe(1_000);
+  });
+
+  it('doubles the floor once for requests that were sent together and refused together', () => {
+    const budget = timeline(settingsFor(4));
+    const [first, second] = [budget.grant(0), budget.grant(0)];
+    expect(budget.settle(first, { kind: 'refused' }, 5).addedPauseMs).toBe(1_000);
+    expect(budget.settle(second, { kind: 'refused' }, 6).addedPauseMs).toBe(0);
+    expect(budget.state.pausedUntil).toBe(T0 + 1_005);
+    expect(budget.settle(budget.grant(1_005), { kind: 'refused' }, 1_010).addedPauseMs).toBe(2_000);
   });
 
   it('caps an absurd retry-after at five minutes', () => {

@@ -401,12 +401,15 @@ function outcomeOf(error: unknown): UpstreamOutcome {
 
 function rateLimitDeadlineError(error: RateLimitWaitExceeded, now: number): ImageError {
   const seconds = (milliseconds: number) => Math.max(1, Math.round(milliseconds / 1000));
-  const message =
+  const asked =
     error.pausedUntil !== undefined && error.pausedUntil > now
-      ? `The image service asks to wait ${seconds(error.pausedUntil - now)} s, longer than this image may wait ` +
-        `(${seconds(error.maxWaitMs)} s). Try again later.`
-      : `The image service's rate limit kept this image waiting longer than ${seconds(error.maxWaitMs)} s. Try again later.`;
-  return { code: 'RATE_LIMITED', message, retryable: true };
+      ? ` (it asks for ${seconds(error.pausedUntil - now)} s more)`
+      : '';
+  return {
+    code: 'RATE_LIMITED',
+    message: `The image service's rate limit would keep this image waiting longer than ${seconds(error.maxWaitMs)} s${asked}. Try again later.`,
+    retryable: true,
+  };
 }
 
 function publicError(error: ProviderError): ImageError {

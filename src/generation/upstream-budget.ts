@@ -68,8 +68,10 @@ export interface BudgetState {
   lastRateCutAt: number | null;
   successesSinceGrowth: number;
   successesSinceRateGrowth: number;
-  /** 429s in a row without a usable retry-after: the floor pause doubles with each. */
+  /** Rounds of 429s in a row without a usable retry-after: the floor pause doubles with each. */
   unusableRefusals: number;
+  /** When the floor pause last doubled: refusals of requests sent before then are the same round. */
+  lastFloorPauseAt: number | null;
   /** When accepted requests were sent, within the last ACCEPTED_WINDOW_MS. */
   acceptedStarts: number[];
   /** The rate last reported in a change, so that small moves do not each make a log line. */
@@ -134,6 +136,7 @@ export function initialBudget(settings: BudgetSettings, now: number): BudgetStat
     successesSinceGrowth: 0,
     successesSinceRateGrowth: 0,
     unusableRefusals: 0,
+    lastFloorPauseAt: null,
     acceptedStarts: [],
     reportedRate: null,
     headerEstimates: [],
@@ -272,9 +275,11 @@ export function settle(
       if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) {
         pauseFor(Math.min(outcome.retryAfterMs, settings.maxPauseMs));
         next.unusableRefusals = 0;
-      } else {
+      } else if (next.lastFloorPauseAt === null || grant.takenAt >= next.lastFloorPauseAt) {
+        // Requests sent together and refused together are one round: the floor doubles once for them.
         pauseFor(Math.min(settings.floorPauseMs * 2 ** next.unusableRefusals, settings.maxFloorPauseMs));
         next.unusableRefusals += 1;
+        next.lastFloorPauseAt = now;
       }
       if (
         !learnFromHeaders(outcome.rateLimit) &&
