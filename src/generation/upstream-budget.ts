@@ -24,6 +24,11 @@ export interface BudgetSettings {
   growthHoldMs: number;
   /** The share of the learned rate actually used: a margin for clock skew and for the upstream's own rounding. */
   pacingMargin: number;
+  /**
+   * How much later than our first request from a full bucket the upstream may start refilling its own: it starts when
+   * that request arrives, which a new connection or a busy machine can delay more than the requests after it.
+   */
+  refillLagMs: number;
 }
 
 export const DEFAULT_BUDGET_SETTINGS: Omit<BudgetSettings, 'maxConcurrency'> = {
@@ -32,6 +37,7 @@ export const DEFAULT_BUDGET_SETTINGS: Omit<BudgetSettings, 'maxConcurrency'> = {
   maxPauseMs: 300_000,
   growthHoldMs: 5_000,
   pacingMargin: 0.95,
+  refillLagMs: 50,
 };
 
 /** Rates above this many requests per second are as good as no rate: pacing stops. */
@@ -145,8 +151,8 @@ export function initialBudget(settings: BudgetSettings, now: number): BudgetStat
 
 /** The bucket refilled up to `now`, at the paced rate. */
 function refill(state: BudgetState, settings: BudgetSettings, now: number): BudgetState {
-  if (state.ratePerSecond === null) return state;
-  const elapsed = Math.max(0, now - state.tokensAt);
+  if (state.ratePerSecond === null || now <= state.tokensAt) return state;
+  const elapsed = now - state.tokensAt;
   const tokens = Math.min(state.burst, state.tokens + (elapsed / 1000) * state.ratePerSecond * settings.pacingMargin);
   return { ...state, tokens, tokensAt: now };
 }
@@ -161,14 +167,16 @@ export function take(state: BudgetState, settings: BudgetSettings, now: number):
   if (next.ratePerSecond !== null) {
     if (next.tokens < 1) {
       const perMs = (next.ratePerSecond * settings.pacingMargin) / 1000;
+      const lag = Math.max(0, next.tokensAt - now);
       return {
         granted: false,
         state: next,
         reason: 'rate',
-        retryInMs: Math.max(1, Math.ceil((1 - next.tokens) / perMs)),
+        retryInMs: Math.max(1, lag + Math.ceil((1 - next.tokens) / perMs)),
       };
     }
-    next = { ...next, tokens: next.tokens - 1 };
+    const fromFull = next.tokens >= next.burst;
+    next = { ...next, tokens: next.tokens - 1, tokensAt: fromFull ? now + settings.refillLagMs : next.tokensAt };
   }
   return { granted: true, state: { ...next, inFlight: next.inFlight + 1 }, grant: { takenAt: now } };
 }
