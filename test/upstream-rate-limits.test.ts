@@ -5,8 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BatchResult, ImageStatus } from '../src/generation/types.js';
-import { type FakeBehavior, type FakeTogether, rateLimited } from './support/fake-together.js';
+import {
+  type FakeBehavior,
+  type FakeTogether,
+  FAKE_TOGETHER_API_KEY,
+  rateLimited,
+  startFakeTogether,
+} from './support/fake-together.js';
 import { type GenerationHarness, imageRequests, useGenerationHarness } from './support/generation-harness.js';
+import { GENERATE_MUTATION, images, postGraphQL, START_MUTATION } from './support/graphql-clients.js';
+import { startTestServer } from './support/test-server.js';
 
 const start = useGenerationHarness();
 
@@ -204,6 +212,68 @@ describe('fairness under a rate limit', () => {
     // Turns by job alone would put the teacher's first image seventh; by tenant it goes second.
     expect(order.indexOf('teacher')).toBeLessThanOrEqual(2);
     expect(order.lastIndexOf('teacher')).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('through the whole server', () => {
+  it('takes turns across access tokens, and shows the learned rate and limit on /metrics', async () => {
+    const fake = await startFakeTogether({ tokenBucket: { ratePerSecond: 5, burst: 1 } });
+    const server = await startTestServer({
+      TOGETHER_API_KEY: FAKE_TOGETHER_API_KEY,
+      TOGETHER_BASE_URL: fake.url,
+      API_TOKENS: 'busy-client-token-0001,teacher-token-0002',
+      QUOTA_IMAGES_PER_MINUTE: '0',
+    });
+    const as = (token: string) => ({ authorization: `Bearer ${token}` });
+    try {
+      const warm = await postGraphQL(
+        server.url,
+        GENERATE_MUTATION,
+        { input: { images: images(1, 'warm-up') } },
+        as('teacher-token-0002'),
+      );
+      expect(warm.body.errors).toBeUndefined();
+      fake.reset();
+      // The busy client queues six one-image jobs; then the teacher asks for a three-image worksheet.
+      for (let job = 0; job < 6; job += 1) {
+        const started = await postGraphQL(
+          server.url,
+          START_MUTATION,
+          { input: { images: images(1, `busy ${job}`) } },
+          as('busy-client-token-0001'),
+        );
+        expect(started.body.errors).toBeUndefined();
+      }
+      const worksheet = await postGraphQL<{ generateWorksheetImages: { results: Array<{ status: string }> } }>(
+        server.url,
+        GENERATE_MUTATION,
+        { input: { images: images(3, 'teacher') } },
+        as('teacher-token-0002'),
+      );
+      expect(worksheet.body.data?.generateWorksheetImages.results.map((result) => result.status)).toEqual([
+        'SUCCEEDED',
+        'SUCCEEDED',
+        'SUCCEEDED',
+      ]);
+      const order = fake.requests
+        .filter((request) => request.status === 200)
+        .map((request) => promptOf(request).split(' ')[0]);
+      // Turns by job alone would send the teacher's first image seventh.
+      expect(order.indexOf('teacher')).toBeLessThanOrEqual(2);
+      expect(order.lastIndexOf('teacher')).toBeLessThanOrEqual(8);
+
+      const metrics = await (
+        await fetch(server.url.replace(/\/graphql$/, '/metrics'), { headers: as('teacher-token-0002') })
+      ).text();
+      const rate = Number(/^worksheet_images_upstream_rate_per_second (\S+)$/m.exec(metrics)?.[1]);
+      expect(rate).toBeGreaterThan(4);
+      expect(rate).toBeLessThanOrEqual(5);
+      expect(metrics).toMatch(/^worksheet_images_upstream_concurrency_limit 16$/m);
+      expect(server.logs()).toContain('"limit":"rate"');
+    } finally {
+      await server.close();
+      await fake.close();
+    }
   });
 });
 
