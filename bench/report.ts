@@ -23,6 +23,13 @@ export interface Scenario<Result> {
   report(result: Result): string;
 }
 
+/** What most scenarios let a caller change: the batch, the fake's latency and how often to measure. */
+export interface BatchScenarioOptions {
+  images?: number;
+  latencyMs?: number;
+  repetitions?: number;
+}
+
 export interface Machine {
   os: string;
   cpuModel: string;

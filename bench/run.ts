@@ -10,12 +10,19 @@
  */
 import { memory } from './memory.js';
 import { parallelEfficiency } from './parallel-efficiency.js';
+import { rateLimited } from './rate-limited.js';
 import { loadAverage, machine, type Scenario, saveResult, writeReport } from './report.js';
 import { serverOverhead } from './server-overhead.js';
 import { sideBySide } from './side-by-side.js';
 
 /** The registry: run and reported in this order. */
-const SCENARIOS: ReadonlyArray<Scenario<unknown>> = [parallelEfficiency, sideBySide, serverOverhead, memory];
+const SCENARIOS: ReadonlyArray<Scenario<unknown>> = [
+  parallelEfficiency,
+  sideBySide,
+  serverOverhead,
+  memory,
+  rateLimited,
+];
 
 function chosenScenarios(argv: readonly string[]): ReadonlyArray<Scenario<unknown>> {
   if (argv.includes('--report')) return [];
