@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import {
   GraphQLRequestError,
+  GraphQLTransportError,
   ImageGenerationError,
   WorksheetImageGenerationService,
   type GenerationProgress,
@@ -72,6 +73,13 @@ function createScriptedProvider(): ImageProvider {
     },
     async close() {},
   };
+}
+
+/** A WebSocket URL on loopback where nothing listens any more. */
+async function unreachableWsUrl(): Promise<string> {
+  const unreachable = await startTestServer();
+  await unreachable.close();
+  return unreachable.wsUrl;
 }
 
 /** What went out, in order: "ws:<message type>" and "http:<operation name>". */
@@ -218,9 +226,7 @@ describe('WorksheetImageGenerationService against the embedded provider', () => 
   });
 
   it('falls back to polling generationJob when the WebSocket cannot connect', async () => {
-    const unreachable = await startTestServer();
-    const wsUrl = unreachable.wsUrl;
-    await unreachable.close();
+    const wsUrl = await unreachableWsUrl();
     const polling = new WorksheetImageGenerationService({
       url: server.url,
       wsUrl,
@@ -315,10 +321,12 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
     const controller = new AbortController();
     const worksheet = placeholdersWith(['a quick cat', 'a slow dog', 'a slow bird', 'a slow fish']);
     const finalStates = new Map<string, string>();
+    const updates: GenerationProgress[] = [];
 
     const illustrated = await service.generateImagesForWorksheet(
       worksheet,
       (progress) => {
+        updates.push(progress);
         if (progress.completed >= 1) controller.abort();
       },
       { signal: controller.signal, onImage: (image) => finalStates.set(image.requestId, image.status) },
@@ -334,6 +342,7 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
     expect(illustrated.results[1]?.error).toMatchObject({ code: 'CANCELLED' });
     expect([...finalStates.values()]).toEqual(['SUCCEEDED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
     expect(illustrated.stats).toMatchObject({ total: 4, successful: 1, cancelled: 3, pending: 0 });
+    expect(updates.at(-1)).toEqual({ completed: 4, total: 4, errors: 0, current: null });
     const [first, ...rest] = illustrated.worksheet.pages[0]?.elements ?? [];
     expect(first).toMatchObject({ src: expect.stringMatching(PNG_DATA_URL) });
     for (const element of rest) {
@@ -342,6 +351,35 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
     }
     const job = await service.getJob(illustrated.jobId ?? '');
     expect(job?.status).toBe('CANCELLED');
+  });
+
+  it('ends onProgress on the final state after a cancel answered before the next poll', async () => {
+    // Polling once a minute, the only poll before the cancel sees the job running; the cancel's answer is the end.
+    const wsUrl = await unreachableWsUrl();
+    const polling = new WorksheetImageGenerationService({
+      url: server.url,
+      wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      pollIntervalMs: 60_000,
+    });
+    const controller = new AbortController();
+    const updates: GenerationProgress[] = [];
+
+    const illustrated = await polling.generateImagesForWorksheet(
+      placeholdersWith(['a slow dog', 'a slow bird', 'a slow fish']),
+      (progress) => {
+        updates.push(progress);
+        controller.abort();
+      },
+      { signal: controller.signal },
+    );
+    await polling.dispose();
+
+    expect(illustrated.status).toBe('CANCELLED');
+    expect(updates).toHaveLength(2);
+    expect(updates[0]).toMatchObject({ completed: 0, total: 3 });
+    expect(updates[1]).toEqual({ completed: 3, total: 3, errors: 0, current: null });
   });
 
   it('rejects with the abort reason when the signal aborted before the job was sent', async () => {
@@ -398,17 +436,117 @@ describe('WorksheetImageGenerationService cancelling and closing', () => {
   });
 });
 
+describe('WorksheetImageGenerationService without a url', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("talks to the page's own origin's /graphql in a browser, over ws: for an http page", async () => {
+    // A browser page served by the server: `location` is all the client looks at.
+    vi.stubGlobal('location', new URL('/worksheets/7?draft=1', server.url));
+    RecordingWebSocket.sockets = [];
+    const sameOrigin = new WorksheetImageGenerationService({ webSocketImpl: RecordingWebSocket });
+    const updates: GenerationProgress[] = [];
+
+    const illustrated = await sameOrigin.generateImagesForWorksheet(animalsWorksheet(), (progress) =>
+      updates.push(progress),
+    );
+    const image = await sameOrigin.generateSingleImage('a lighthouse', 128, 128);
+    await sameOrigin.dispose();
+
+    expect(illustrated.status).toBe('COMPLETED');
+    expect(updates.at(-1)).toEqual({ completed: 3, total: 3, errors: 0, current: null });
+    expect(image).toMatch(PNG_DATA_URL);
+    expect(RecordingWebSocket.sockets.map((socket) => socket.url)).toEqual([server.wsUrl]);
+  });
+
+  it('uses wss: and https: for an https page', async () => {
+    vi.stubGlobal('location', new URL('https://editor.example/worksheets/7'));
+    const opened: string[] = [];
+    const fetched: string[] = [];
+    // Nothing leaves the machine: the socket and fetch record where they were sent and fail as a browser's would
+    // when the host cannot be reached.
+    class OfflineSocket {
+      static readonly CONNECTING = 0;
+      static readonly OPEN = 1;
+      static readonly CLOSING = 2;
+      static readonly CLOSED = 3;
+      readyState = OfflineSocket.CONNECTING;
+      onerror: ((event: unknown) => void) | null = null;
+      onclose: ((event: { code: number; reason: string }) => void) | null = null;
+      constructor(url: string) {
+        opened.push(url);
+        setTimeout(() => {
+          this.readyState = OfflineSocket.CLOSED;
+          this.onerror?.({ type: 'error' });
+          this.onclose?.({ code: 1006, reason: '' });
+        }, 0);
+      }
+      close() {}
+      send() {}
+    }
+    const offline = new WorksheetImageGenerationService({
+      webSocketImpl: OfflineSocket,
+      retryAttempts: 0,
+      fetchImpl: async (input) => {
+        fetched.push(String(input));
+        throw new TypeError('offline');
+      },
+    });
+
+    await expect(offline.generateImagesForWorksheet(placeholdersWith(['a cat']))).rejects.toThrow(
+      GraphQLTransportError,
+    );
+    await offline.dispose();
+
+    expect(opened).toEqual(['wss://editor.example/graphql']);
+    expect(fetched).toEqual(['https://editor.example/graphql']);
+  });
+
+  it('can be made in Node (a server-side render), but every call says that a url is needed', async () => {
+    expect(globalThis.location).toBeUndefined();
+    const nowhere = new WorksheetImageGenerationService();
+
+    await expect(nowhere.generateSingleImage('a cat', 128, 128)).rejects.toThrow(
+      /needs a `url` outside a web page served over http\(s\)/,
+    );
+    await expect(nowhere.generateImagesForWorksheet(placeholdersWith(['a cat']))).rejects.toThrow(TypeError);
+    await expect(nowhere.getJob('some-job')).rejects.toThrow(/needs a `url`/);
+  });
+
+  it("refuses the old service's API key argument with a clear error", () => {
+    const OldStyle = WorksheetImageGenerationService as unknown as new (apiKey: string) => unknown;
+    expect(() => new OldStyle('together-key')).toThrow(/options object/);
+  });
+});
+
 describe('the client module', () => {
   it('imports nothing server-only, so front ends can bundle it', () => {
     const directory = join(import.meta.dirname, '../src/client');
+    // What a bundle loads: type-only imports are erased.
     const specifiers = readdirSync(directory, { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.ts'))
-      .flatMap((name) => [...readFileSync(join(directory, name), 'utf8').matchAll(/\bfrom '([^']+)';$/gm)])
+      .flatMap((name) => [
+        ...readFileSync(join(directory, name), 'utf8').matchAll(
+          /^(?:import|export) (?!type )[^;]*?\bfrom '([^']+)';$/gm,
+        ),
+      ])
       .map((match) => match[1] ?? '');
 
     const outside = specifiers.filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('../'));
     const relativeOutside = specifiers.filter((specifier) => specifier.startsWith('../'));
-    expect(new Set(outside)).toEqual(new Set(['graphql', 'graphql-ws/client', '@graphql-typed-document-node/core']));
+    // No graphql runtime (document-text.ts prints the documents) and no zod (worksheet.ts checks placeholders by hand).
+    expect(new Set(outside)).toEqual(new Set(['graphql-ws/client']));
     expect(new Set(relativeOutside)).toEqual(new Set(['../worksheet/worksheet.js']));
   });
 });

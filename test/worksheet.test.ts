@@ -6,9 +6,16 @@ import {
   applyOutcomes,
   collectPlaceholders,
   explainNoPlaceholders,
+  isImageElement,
+  isImagePlaceholder,
   PLACEHOLDER_EXAMPLE,
   type Worksheet,
 } from '../src/worksheet/worksheet.js';
+import {
+  worksheetElementSchema,
+  worksheetImageElementSchema,
+  worksheetSchema,
+} from '../src/worksheet/worksheet-schema.js';
 import { FAKE_TOGETHER_MODEL, expectedImageBytes, flagged } from './support/fake-together.js';
 import { startGenerationHarness, type GenerationHarness } from './support/generation-harness.js';
 
@@ -93,6 +100,80 @@ describe('explainNoPlaceholders', () => {
     );
     const illustrated = { type: 'image', prompt: 'A cat', width: 64, height: 64, src: 'data:image/png;base64,AA' };
     expect(explainNoPlaceholders({ pages: [{ elements: [illustrated] }] })).toMatch(/^Every picture placeholder/);
+  });
+});
+
+describe('the hand-checked placeholder rules', () => {
+  const ERROR = { code: 'TIMEOUT', message: 'too slow', retryable: true };
+  const base = { type: 'image', prompt: 'a cat', width: 256, height: 256 };
+  /** Elements on both sides of each rule of worksheetImageElementSchema. */
+  const elements: unknown[] = [
+    base,
+    { ...base, extra: { nested: true } },
+    { ...base, type: 'picture' },
+    { ...base, prompt: 7 },
+    { ...base, prompt: '' },
+    { ...base, prompt: '  ' },
+    { ...base, width: '256' },
+    { ...base, width: Number.NaN },
+    { ...base, height: Number.POSITIVE_INFINITY },
+    { ...base, width: -5.5 },
+    { ...base, height: undefined },
+    { ...base, seed: 7 },
+    { ...base, seed: -0 },
+    { ...base, seed: null },
+    { ...base, seed: undefined },
+    { ...base, seed: 1.5 },
+    { ...base, seed: 2 ** 53 },
+    { ...base, seed: '7' },
+    { ...base, src: EXISTING_SRC },
+    { ...base, src: '' },
+    { ...base, src: null },
+    { ...base, src: 42 },
+    { ...base, imageError: ERROR },
+    { ...base, imageError: { ...ERROR, extra: 1 } },
+    { ...base, imageError: null },
+    { ...base, imageError: { ...ERROR, retryable: 'yes' } },
+    { ...base, imageError: { code: 'TIMEOUT' } },
+    { ...base, imageError: [] },
+    { ...base, imageError: 'TIMEOUT' },
+    Object.assign([], base),
+    null,
+    'image',
+    { type: 'text', text: 'hello' },
+  ];
+
+  it('accept exactly the image elements that worksheetImageElementSchema accepts', () => {
+    for (const element of elements) {
+      expect(isImageElement(element), JSON.stringify(element)).toBe(
+        worksheetImageElementSchema.safeParse(element).success,
+      );
+    }
+  });
+
+  it('make a placeholder of a schema-valid image element with a prompt to draw and no src', () => {
+    for (const element of elements) {
+      const parsed = worksheetImageElementSchema.safeParse(element);
+      const expected = parsed.success && !parsed.data.src && parsed.data.prompt.trim().length > 0;
+      expect(isImagePlaceholder(element), JSON.stringify(element)).toBe(expected);
+    }
+  });
+
+  it('find in a worksheet the schema accepts the placeholders that the schema would find', () => {
+    const worksheet = { pages: [{ elements: elements.filter((e) => worksheetElementSchema.safeParse(e).success) }] };
+    const parsed = worksheetSchema.parse(worksheet);
+    const expected = parsed.pages[0]?.elements.flatMap((element, index) => {
+      const image = worksheetImageElementSchema.safeParse(element);
+      return image.success && !image.data.src && image.data.prompt.trim() ? [`0-${index}`] : [];
+    });
+
+    expect(expected?.length).toBeGreaterThan(5);
+    expect(collectPlaceholders(parsed).map((placeholder) => placeholder.id)).toEqual(expected);
+  });
+
+  it('reject what is not a worksheet with a TypeError that says what was expected', () => {
+    expect(() => collectPlaceholders({} as Worksheet)).toThrow(/Expected a worksheet/);
+    expect(() => collectPlaceholders({ pages: [{}] } as Worksheet)).toThrow(/`pages\[0\]\.elements`/);
   });
 });
 

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { formatPath } from '../generation/input-error.js';
-import { worksheetImageElementSchema, worksheetSchema, type Worksheet } from '../worksheet/worksheet.js';
+import type { Worksheet } from '../worksheet/worksheet.js';
+import { worksheetImageElementSchema, worksheetSchema } from '../worksheet/worksheet-schema.js';
 import { CliFailure } from './exit-codes.js';
 
 /** Reads and checks a worksheet file; every problem is a CliFailure with one line that names the file. */

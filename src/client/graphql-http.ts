@@ -1,6 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { getOperationAST, print, type DocumentNode } from 'graphql';
 import { GraphQLRequestError, GraphQLTransportError, isGraphQLErrorList } from './client-errors.js';
+import { operationText } from './document-text.js';
+
+export { operationText };
 
 export interface HttpExecutorOptions {
   /** The GraphQL endpoint, e.g. https://example.org/graphql. */
@@ -16,18 +18,6 @@ export type GraphQLExecutor = <TResult, TVariables>(
   variables: TVariables,
   options?: { signal?: AbortSignal },
 ) => Promise<TResult>;
-
-const printed = new WeakMap<DocumentNode, { query: string; operationName: string | undefined }>();
-
-/** The query text of a generated document, printed once. */
-export function operationText(document: DocumentNode): { query: string; operationName: string | undefined } {
-  let text = printed.get(document);
-  if (!text) {
-    text = { query: print(document), operationName: getOperationAST(document)?.name?.value };
-    printed.set(document, text);
-  }
-  return text;
-}
 
 export function createHttpExecutor(options: HttpExecutorOptions): GraphQLExecutor {
   // A browser's fetch must be called unbound from window, never as a method of another object.

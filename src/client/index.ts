@@ -14,5 +14,5 @@ export {
 export { createHttpExecutor, type GraphQLExecutor, type HttpExecutorOptions } from './graphql-http.js';
 export * from './operations.js';
 export type * from './generated/graphql.js';
-export type { Worksheet, WorksheetImageElement } from '../worksheet/worksheet.js';
+export type { Worksheet, WorksheetElement, WorksheetImageElement, WorksheetPage } from '../worksheet/worksheet.js';
 export { apolloTypePolicies, graphcacheKeys, type ValueTypeName } from './normalized-cache.js';

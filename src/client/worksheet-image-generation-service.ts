@@ -20,8 +20,11 @@ import {
 } from './operations.js';
 
 export interface WorksheetImageGenerationServiceOptions {
-  /** The GraphQL endpoint over HTTP(S), e.g. https://example.org/graphql. */
-  url: string;
+  /**
+   * The GraphQL endpoint over HTTP(S), e.g. https://example.org/graphql, or a path on the page's origin. In a browser
+   * it defaults to the page's own origin's /graphql; elsewhere (Node, a server-side render) it is required.
+   */
+  url?: string;
   /** The endpoint for subscriptions; by default `url` with http→ws, https→wss. */
   wsUrl?: string;
   /** Sent as `Authorization: Bearer <token>` over HTTP and as connectionParams.authorization over WebSocket. */
@@ -106,16 +109,32 @@ export class WorksheetImageGenerationService {
   private readonly execute: GraphQLExecutor;
   private readonly wsUrl: string;
   private readonly options: WorksheetImageGenerationServiceOptions;
+  /**
+   * Set when there is no endpoint: no `url` outside a web page. Constructing still works, so that a component module
+   * which makes the service when it loads can be rendered on a server (Next.js); every call rejects with this instead.
+   */
+  private readonly missingUrl: TypeError | undefined;
   private socketClient: Client | undefined;
   private socketConnected = false;
   private disposed = false;
   private readonly running = new Set<(error: Error) => void>();
 
-  constructor(options: WorksheetImageGenerationServiceOptions) {
-    const url = resolveUrl(options.url, 'url');
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError(`Expected \`url\` to be an http(s) URL, got \`${options.url}\``);
+  constructor(options: WorksheetImageGenerationServiceOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      // The old service took the Together API key here; the key now lives on the server only.
+      throw new TypeError('Expected an options object such as `{ url }`, or nothing for the same origin');
     }
+    const endpoint = options.url ?? sameOriginEndpoint();
+    const url = endpoint === undefined ? undefined : resolveUrl(endpoint, 'url');
+    if (url && url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`Expected \`url\` to be an http(s) URL, got \`${endpoint}\``);
+    }
+    this.missingUrl = url
+      ? undefined
+      : new TypeError(
+          'WorksheetImageGenerationService needs a `url` outside a web page served over http(s), e.g. ' +
+            "`new WorksheetImageGenerationService({ url: 'http://127.0.0.1:4000/graphql' })`",
+        );
     const { pollIntervalMs, retryAttempts } = options;
     if (pollIntervalMs !== undefined && !(Number.isFinite(pollIntervalMs) && pollIntervalMs > 0)) {
       throw new TypeError(`Expected \`pollIntervalMs\` to be a positive number, got \`${pollIntervalMs}\``);
@@ -124,8 +143,10 @@ export class WorksheetImageGenerationService {
       throw new TypeError(`Expected \`retryAttempts\` to be a whole number from 0, got \`${retryAttempts}\``);
     }
     this.options = options;
-    this.execute = createHttpExecutor({ url: url.href, token: options.token, fetchImpl: options.fetchImpl });
-    this.wsUrl = options.wsUrl ? resolveUrl(options.wsUrl, 'wsUrl').href : url.href.replace(/^http/, 'ws');
+    this.execute = url
+      ? createHttpExecutor({ url: url.href, token: options.token, fetchImpl: options.fetchImpl })
+      : () => Promise.reject(this.missingUrl);
+    this.wsUrl = options.wsUrl ? resolveUrl(options.wsUrl, 'wsUrl').href : (url?.href.replace(/^http/, 'ws') ?? '');
   }
 
   /**
@@ -208,7 +229,7 @@ export class WorksheetImageGenerationService {
       const latest = new Map<string, ImageResultFieldsFragment>();
       const reportedImages = new Map<string, string>();
       let lastSequence = 0;
-      let lastPolled = '';
+      let lastReported = '';
       let settled = false;
       let started: Promise<unknown> | undefined;
       let polling = false;
@@ -231,13 +252,19 @@ export class WorksheetImageGenerationService {
       const succeed = (job: FinishedJob) => {
         if (settled) return;
         job.results.forEach(reportImage);
-        settle(() => resolve(job));
+        // The last event seen may be older than the job's end: a cancel is answered by its mutation while the
+        // stream's last events are still on the way, and a job read after the stream or between polls has moved on.
+        // The last call to onProgress always tells where the job ended.
+        const final = progressOf(job.results, images);
+        if (progressKey(final) !== lastReported) report(final);
+        if (!settled) settle(() => resolve(job));
       };
       const fail = (error: unknown) => settle(() => reject(error));
       const finishWith = (job: GenerationJobFieldsFragment | null) =>
         job ? succeed(finishedJob(job)) : fail(jobNotFound(jobId));
 
       const report = (progress: GenerationProgress) => {
+        lastReported = progressKey(progress);
         try {
           onProgress?.({ ...progress });
         } catch (error) {
@@ -291,12 +318,10 @@ export class WorksheetImageGenerationService {
           if (settled) return;
           if (!job) return fail(jobNotFound(jobId));
           job.results.forEach(reportImage);
-          const progress = progressOf(job, images);
-          const key = JSON.stringify(progress);
-          // A poll that saw no change is not news.
-          if (key !== lastPolled) report(progress);
-          lastPolled = key;
           if (job.status !== 'RUNNING') return finishWith(job);
+          const progress = progressOf(job.results, images);
+          // A poll that saw no change is not news.
+          if (progressKey(progress) !== lastReported) report(progress);
           pollTimer = setTimeout(() => void poll(), this.options.pollIntervalMs ?? 1000);
         } catch (error) {
           fail(error);
@@ -390,6 +415,7 @@ export class WorksheetImageGenerationService {
   }
 
   private assertUsable() {
+    if (this.missingUrl) throw this.missingUrl;
     if (this.disposed) throw new Error('The WorksheetImageGenerationService was disposed');
   }
 }
@@ -398,13 +424,18 @@ function finishedJob(job: GenerationJobFieldsFragment): FinishedJob {
   return { status: job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED', results: job.results, stats: job.stats };
 }
 
-function progressOf(job: GenerationJobFieldsFragment, images: ImageRequestInput[]): GenerationProgress {
-  const generating = job.results.find((result) => result.status === 'GENERATING');
+function progressKey({ completed, total, errors, current }: GenerationProgress): string {
+  return JSON.stringify([completed, total, errors, current]);
+}
+
+/** Progress as the server counts it (errors are FAILED images), from the images' states. */
+function progressOf(results: readonly ImageResultFieldsFragment[], images: ImageRequestInput[]): GenerationProgress {
+  const generating = results.find((result) => result.status === 'GENERATING');
   return {
-    completed: job.results.filter((result) => FINAL_STATUSES.has(result.status)).length,
-    total: job.results.length,
+    completed: results.filter((result) => FINAL_STATUSES.has(result.status)).length,
+    total: results.length,
     current: images.find((image) => image.id === generating?.requestId)?.prompt ?? null,
-    errors: job.results.filter((result) => result.status === 'FAILED').length,
+    errors: results.filter((result) => result.status === 'FAILED').length,
   };
 }
 
@@ -417,6 +448,12 @@ function jobNotFound(jobId: string): GraphQLRequestError {
   return new GraphQLRequestError([
     { message: `No generation job with id "${jobId}" is known to the server`, extensions: { code: 'NOT_FOUND' } },
   ]);
+}
+
+/** The page's own origin's /graphql, when this runs in a page served over http(s); the seed's service worked so. */
+function sameOriginEndpoint(): string | undefined {
+  const origin = globalThis.location?.origin;
+  return origin?.startsWith('http') ? `${origin}/graphql` : undefined;
 }
 
 function resolveUrl(value: string, name: string): URL {

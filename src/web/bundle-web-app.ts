@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 export interface WebAppBundle {
   /** The page's script: src/web/main.ts with the typed client, as one ES module. */
@@ -12,6 +12,17 @@ export interface WebAppBundle {
 
 /** Browsers the page is built for: those with ES2021, CSS aspect-ratio and :focus-visible. */
 const BROWSER_TARGETS = ['chrome100', 'edge100', 'firefox100', 'safari15.4'];
+
+/** How code is bundled for browsers: the page here, and the typed client when its size is measured. */
+export const BROWSER_BUNDLE_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: BROWSER_TARGETS,
+  minify: true,
+  // graphql checks NODE_ENV for its development-only instanceof warnings.
+  define: { 'process.env.NODE_ENV': '"production"' },
+} as const satisfies BuildOptions;
 
 /**
  * zod's `z` namespace drags in its messages in some fifty languages (about 250 kB); the page shows English ones,
@@ -48,14 +59,8 @@ export async function bundleWebApp(sourceDir: string = findWebSourceDir()): Prom
     ],
     outdir: 'out',
     write: false,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: BROWSER_TARGETS,
-    minify: true,
+    ...BROWSER_BUNDLE_OPTIONS,
     legalComments: 'eof',
-    // graphql checks NODE_ENV for its development-only instanceof warnings.
-    define: { 'process.env.NODE_ENV': '"production"' },
     plugins: [withoutZodLocales],
     logLevel: 'silent',
   });

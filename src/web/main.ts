@@ -5,7 +5,8 @@ import {
   type IllustratedWorksheet,
   type Worksheet,
 } from '../client/index.js';
-import { collectPlaceholders, explainNoPlaceholders, worksheetSchema } from '../worksheet/worksheet.js';
+import { collectPlaceholders, explainNoPlaceholders } from '../worksheet/worksheet.js';
+import { worksheetSchema } from '../worksheet/worksheet-schema.js';
 import { GRAPHQL_PATH_META } from './index-html.js';
 import { ProgressView } from './progress-view.js';
 import { SAMPLE_WORKSHEET } from './sample-worksheet.js';

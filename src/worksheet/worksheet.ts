@@ -1,37 +1,48 @@
-import { z } from 'zod';
-
 /**
  * A worksheet as the teacher's editor stores it: pages of elements, some of which are picture placeholders.
  * Elements keep every field the editor gave them; only `src` and `imageError` are written back.
+ *
+ * This module is plain TypeScript, without zod, because the typed client (and so every front end's bundle) uses it;
+ * worksheet-schema.ts is the zod schema of the same shape, for the callers that validate a worksheet from outside.
  */
-export const worksheetImageElementSchema = z
-  .object({
-    type: z.literal('image'),
-    prompt: z.string(),
-    width: z.number(),
-    height: z.number(),
-    seed: z.number().int().nullish(),
-    /** The picture once generated: a data URL. A placeholder that already has one is left alone. */
-    src: z.string().nullish(),
-    /** Why the picture could not be made, when it could not. */
-    imageError: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).nullish(),
-  })
-  .passthrough();
 
-export const worksheetElementSchema = z.union([
-  worksheetImageElementSchema,
-  z.object({ type: z.string() }).passthrough(),
-]);
+/** Why a picture could not be made. */
+export interface WorksheetImageError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
 
-export const worksheetSchema = z
-  .object({
-    title: z.string().optional(),
-    pages: z.array(z.object({ elements: z.array(worksheetElementSchema) }).passthrough()),
-  })
-  .passthrough();
+/** A picture placeholder. */
+export interface WorksheetImageElement {
+  type: 'image';
+  prompt: string;
+  width: number;
+  height: number;
+  seed?: number | null | undefined;
+  /** The picture once generated: a data URL. A placeholder that already has one is left alone. */
+  src?: string | null | undefined;
+  /** Why the picture could not be made, when it could not. */
+  imageError?: WorksheetImageError | null | undefined;
+  [field: string]: unknown;
+}
 
-export type Worksheet = z.infer<typeof worksheetSchema>;
-export type WorksheetImageElement = z.infer<typeof worksheetImageElementSchema>;
+/** Any element: text, shapes, pictures; only `type` is known to this project. */
+export interface WorksheetElement {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface WorksheetPage {
+  elements: Array<WorksheetImageElement | WorksheetElement>;
+  [field: string]: unknown;
+}
+
+export interface Worksheet {
+  title?: string | undefined;
+  pages: WorksheetPage[];
+  [field: string]: unknown;
+}
 
 export interface WorksheetPlaceholder {
   /** "<page>-<element>", e.g. "0-1" = page 0, element 1. */
@@ -49,18 +60,46 @@ export interface PlaceholderOutcome {
   id: string;
   /** A data URL, or null when the image failed or was cancelled. */
   src: string | null;
-  error: { code: string; message: string; retryable: boolean } | null;
+  error: WorksheetImageError | null;
 }
 
+/**
+ * Whether the element is a well-formed picture element: the same rules as worksheetImageElementSchema (a test holds
+ * the two together), checked by hand so that the client needs no schema library.
+ */
+export function isImageElement(element: unknown): element is WorksheetImageElement {
+  if (!isRecord(element) || element.type !== 'image') return false;
+  const { prompt, width, height, seed, src, imageError } = element;
+  return (
+    typeof prompt === 'string' &&
+    Number.isFinite(width) &&
+    Number.isFinite(height) &&
+    (seed == null || Number.isSafeInteger(seed)) &&
+    (src == null || typeof src === 'string') &&
+    (imageError == null ||
+      (isRecord(imageError) &&
+        typeof imageError.code === 'string' &&
+        typeof imageError.message === 'string' &&
+        typeof imageError.retryable === 'boolean'))
+  );
+}
+
+/** A picture element that still needs its picture: no `src` yet, and a prompt to draw. */
 export function isImagePlaceholder(element: unknown): element is WorksheetImageElement {
-  const parsed = worksheetImageElementSchema.safeParse(element);
-  return parsed.success && !parsed.data.src && parsed.data.prompt.trim().length > 0;
+  return isImageElement(element) && !element.src && element.prompt.trim().length > 0;
 }
 
 /** Every picture placeholder that still needs an image, in page and element order. */
 export function collectPlaceholders(worksheet: Worksheet): WorksheetPlaceholder[] {
+  // Callers in plain JavaScript get a clear error rather than "cannot read properties of undefined".
+  if (!isRecord(worksheet) || !Array.isArray(worksheet.pages)) {
+    throw new TypeError('Expected a worksheet: {"pages": [{"elements": [...]}]}');
+  }
   const placeholders: WorksheetPlaceholder[] = [];
   worksheet.pages.forEach((page, pageIndex) => {
+    if (!isRecord(page) || !Array.isArray(page.elements)) {
+      throw new TypeError(`Expected \`pages[${pageIndex}].elements\` of the worksheet to be an array`);
+    }
     page.elements.forEach((element, elementIndex) => {
       if (!isImagePlaceholder(element)) return;
       placeholders.push({
@@ -116,14 +155,10 @@ function describeImageProblem(fields: Record<string, unknown>): string {
   return 'is not a valid placeholder';
 }
 
+type AnyElement = WorksheetPage['elements'][number];
+
 /** A copy of the worksheet with each element replaced by what `change` makes of it, given its "<page>-<element>" id. */
-export function mapElements(
-  worksheet: Worksheet,
-  change: (
-    element: Worksheet['pages'][number]['elements'][number],
-    id: string,
-  ) => Worksheet['pages'][number]['elements'][number],
-): Worksheet {
+export function mapElements(worksheet: Worksheet, change: (element: AnyElement, id: string) => AnyElement): Worksheet {
   return {
     ...worksheet,
     pages: worksheet.pages.map((page, pageIndex) => ({
@@ -141,4 +176,8 @@ export function applyOutcomes(worksheet: Worksheet, outcomes: readonly Placehold
     if (!outcome) return element;
     return outcome.src ? { ...element, src: outcome.src, imageError: null } : { ...element, imageError: outcome.error };
   });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
