@@ -13,7 +13,8 @@ import { createMetrics } from './metrics/metrics.js';
 import { createProvider } from './providers/create-provider.js';
 import type { ImageProvider } from './providers/types.js';
 import { buildSchema, type GraphQLContext } from './schema/index.js';
-import { addressOwner, createAccessControl } from './server/access-control.js';
+import { addressOwner, createAccessControl, LOCAL_TENANT } from './server/access-control.js';
+import { ConnectionBudget, ConnectionPool } from './server/connection-budget.js';
 import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
 import { hardeningPlugins } from './server/hardening.js';
 import { createImageRoute } from './server/image-route.js';
@@ -51,12 +52,13 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   const logger =
     overrides.logger ??
     createLogger({ level: config.logLevel, secrets: [config.together.apiKey ?? '', ...config.apiTokens] });
-  const provider = overrides.provider ?? createProvider(config);
+  const provider = overrides.provider ?? createProvider(config, logger);
   // The gauges read the service and the jobs when scraped; both exist by then.
   const metrics = createMetrics({
     inFlight: () => service.inFlight,
     runningJobs: () => jobs.runningCount,
     upstreamLimits: () => service.upstreamLimits,
+    maxOperationNames: config.security.maxMetricsOperationNames,
   });
   const service = createGenerationService(config, provider, logger, metrics.observer);
   const store = new MemoryJobStore({
@@ -69,11 +71,15 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     store,
     logger,
     subscribeWaitMs: config.jobs.subscribeWaitMs,
+    maxWaitingPerOwner: config.security.maxWaitingSubscriptionsPerClient,
     observer: metrics.observer,
   });
-  const schema = buildSchema(config.images);
+  const schema = buildSchema(config.images, { maxInlineImageBytes: config.security.maxInlineImageBytes });
 
   const access = createAccessControl(config.apiTokens);
+  // One budget per client over WebSocket and SSE together, so neither transport is a way around the other's cap.
+  const connectionBudget = new ConnectionBudget(config.security.maxConnectionsPerClient);
+  const sseStreams = new ConnectionPool('SSE streams', config.security.maxSseConnections);
   const quota = new ImageQuota(config.security.quotaImagesPerMinute);
   const plugins: Plugin[] = [
     ...hardeningPlugins({ introspection: config.introspection, maxBatchSize: config.images.maxBatchSize }),
@@ -102,7 +108,13 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     },
     // Array batching stays off: one operation per request, so every limit above applies to each.
     batching: false,
-    context: ({ req, owner }) => ({ jobs, service, owner: owner ?? addressOwner(req) }),
+    // Every request that reaches GraphQL has passed the access check, which named its tenant; /health runs nothing.
+    context: ({ req, owner, tenant }) => ({
+      jobs,
+      service,
+      owner: owner ?? addressOwner(req),
+      tenant: tenant ?? (access.enabled ? 'unauthenticated' : LOCAL_TENANT),
+    }),
     plugins,
   });
 
@@ -134,6 +146,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         createSseModeRoute('/graphql'),
         ...(overrides.routes ?? []),
       ],
+      streams: { budget: connectionBudget, pool: sseStreams },
     }),
   );
   // A client must send its whole request (headers and body) promptly; slow senders do not hold sockets for minutes.
@@ -146,7 +159,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     logger,
     allowedOrigins: config.security.allowedOrigins,
     maxConnections: config.security.maxWebSocketConnections,
+    maxPendingConnections: config.security.maxPendingWebSocketConnections,
+    connectionInitWaitTimeoutMs: config.security.webSocketInitTimeoutMs,
     maxSubscriptionsPerConnection: config.security.maxSubscriptionsPerConnection,
+    budget: connectionBudget,
   });
 
   let url = '';

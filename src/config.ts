@@ -15,6 +15,13 @@ export interface Config {
     baseUrl: string;
     model: string;
     steps: number;
+    /**
+     * Where `data[].url` answers may point: https hosts (`api.together.ai`, or `*.together.ai` for subdomains), or
+     * exact origins with a scheme (`http://127.0.0.1:8080`, for a local fake: plain http only when listed so).
+     */
+    imageHosts: string[];
+    /** Largest image accepted from the upstream, in bytes; the JSON answer may be its base64 plus a little. */
+    maxImageBytes: number;
   };
   images: {
     minSide: number;
@@ -44,7 +51,21 @@ export interface Config {
     /** Origins allowed to open a WebSocket; empty allows any. */
     allowedOrigins: string[];
     maxWebSocketConnections: number;
+    /** WebSockets that have not authenticated yet, in a pool of their own. */
+    maxPendingWebSocketConnections: number;
+    /** How long a new WebSocket may take to send connection_init. */
+    webSocketInitTimeoutMs: number;
     maxSubscriptionsPerConnection: number;
+    /** SSE streams open at once, across clients. */
+    maxSseConnections: number;
+    /** WebSockets and SSE streams one client (token, or address without tokens) may hold at once. */
+    maxConnectionsPerClient: number;
+    /** Subscriptions one client may have waiting for jobs that do not exist yet. */
+    maxWaitingSubscriptionsPerClient: number;
+    /** Image bytes one query or mutation may answer inline as data URLs; `url` has no such limit. */
+    maxInlineImageBytes: number;
+    /** Distinct GraphQL operation names the metrics keep as labels; later ones are counted under "other". */
+    maxMetricsOperationNames: number;
   };
   /** How long running jobs may take to finish on SIGTERM/SIGINT before they are cancelled. */
   shutdownGraceMs: number;
@@ -93,6 +114,14 @@ const flag = (name: string) =>
       return z.NEVER;
     });
 
+/** Together's own hosts (the API answers `data[].url` links under them), https only. */
+export const DEFAULT_TOGETHER_IMAGE_HOSTS: readonly string[] = [
+  'api.together.ai',
+  '*.together.ai',
+  'api.together.xyz',
+  '*.together.xyz',
+];
+
 const environmentSchema = z.object({
   PORT: integer('PORT', 0, 65535, 4000),
   HOST: z.string().default('127.0.0.1'),
@@ -102,6 +131,8 @@ const environmentSchema = z.object({
     .default('https://api.together.ai/v1'),
   IMAGE_PROVIDER: z.enum(['together', 'local'], { error: 'IMAGE_PROVIDER must be "together" or "local"' }).optional(),
   IMAGE_MODEL: z.string().default('black-forest-labs/FLUX.1-schnell'),
+  TOGETHER_IMAGE_HOSTS: z.string().default(DEFAULT_TOGETHER_IMAGE_HOSTS.join(',')),
+  UPSTREAM_MAX_IMAGE_BYTES: integer('UPSTREAM_MAX_IMAGE_BYTES', 1024, 1024 ** 3, 0),
   IMAGE_STEPS: integer('IMAGE_STEPS', 1, 50, 4),
   IMAGE_MIN_SIDE: integer('IMAGE_MIN_SIDE', 16, 4096, 64),
   IMAGE_MAX_SIDE: integer('IMAGE_MAX_SIDE', 16, 4096, 1792),
@@ -121,6 +152,13 @@ const environmentSchema = z.object({
   WS_ALLOWED_ORIGINS: z.string().optional(),
   WS_MAX_CONNECTIONS: integer('WS_MAX_CONNECTIONS', 1, 1_000_000, 1000),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: integer('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 1, 10_000, 20),
+  WS_MAX_PENDING_CONNECTIONS: integer('WS_MAX_PENDING_CONNECTIONS', 1, 100_000, 128),
+  WS_INIT_TIMEOUT_MS: integer('WS_INIT_TIMEOUT_MS', 100, 60_000, 3000),
+  SSE_MAX_CONNECTIONS: integer('SSE_MAX_CONNECTIONS', 1, 1_000_000, 1000),
+  MAX_CONNECTIONS_PER_CLIENT: integer('MAX_CONNECTIONS_PER_CLIENT', 1, 1_000_000, 100),
+  MAX_WAITING_SUBSCRIPTIONS_PER_CLIENT: integer('MAX_WAITING_SUBSCRIPTIONS_PER_CLIENT', 1, 1_000_000, 100),
+  MAX_INLINE_IMAGE_BYTES: integer('MAX_INLINE_IMAGE_BYTES', 0, 1024 ** 3, 8 * 1024 * 1024),
+  METRICS_MAX_OPERATION_NAMES: integer('METRICS_MAX_OPERATION_NAMES', 0, 10_000, 100),
   SHUTDOWN_GRACE_MS: integer('SHUTDOWN_GRACE_MS', 0, 3_600_000, 30_000),
   PROGRESS_PAGE: flag('PROGRESS_PAGE'),
   NODE_ENV: z.string().optional(),
@@ -132,6 +170,17 @@ const environmentSchema = z.object({
     })
     .default('info'),
 });
+
+/** A host name, a `*.` wildcard over its subdomains, or an origin with its scheme (and port). */
+const IMAGE_HOST = /^(?:\*\.)?[a-z0-9.-]+$|^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/i;
+
+/**
+ * The largest image an answer may carry when no limit is set: an uncompressed 8-bit RGB picture of the largest side
+ * allowed, plus 1 MiB of headers and metadata. No real JPEG, PNG or WebP of that size comes near it.
+ */
+export function defaultMaxImageBytes(maxSide: number): number {
+  return maxSide * maxSide * 3 + 1024 * 1024;
+}
 
 /** Parses the environment into a Config. Throws a ConfigError naming every bad variable and what it accepts. */
 export function parseConfig(environment: Record<string, string | undefined>): Config {
@@ -165,6 +214,13 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       .map((item) => item.trim())
       .filter((item) => item.length > 0);
   const apiTokens = list(env.API_TOKENS);
+  const imageHosts = list(env.TOGETHER_IMAGE_HOSTS);
+  const badHost = imageHosts.find((host) => !IMAGE_HOST.test(host));
+  if (badHost !== undefined) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TOGETHER_IMAGE_HOSTS: "${badHost}" is neither a host name (api.together.ai, *.together.ai) nor an origin (http://127.0.0.1:8080)`,
+    );
+  }
 
   return {
     port: env.PORT,
@@ -175,6 +231,8 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       baseUrl: env.TOGETHER_BASE_URL.replace(/\/+$/, ''),
       model: env.IMAGE_MODEL,
       steps: env.IMAGE_STEPS,
+      imageHosts,
+      maxImageBytes: env.UPSTREAM_MAX_IMAGE_BYTES || defaultMaxImageBytes(env.IMAGE_MAX_SIDE),
     },
     images: {
       minSide: env.IMAGE_MIN_SIDE,
@@ -200,7 +258,14 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       maxBodyBytes: env.MAX_BODY_BYTES,
       allowedOrigins: list(env.WS_ALLOWED_ORIGINS),
       maxWebSocketConnections: env.WS_MAX_CONNECTIONS,
+      maxPendingWebSocketConnections: env.WS_MAX_PENDING_CONNECTIONS,
+      webSocketInitTimeoutMs: env.WS_INIT_TIMEOUT_MS,
       maxSubscriptionsPerConnection: env.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxSseConnections: env.SSE_MAX_CONNECTIONS,
+      maxConnectionsPerClient: env.MAX_CONNECTIONS_PER_CLIENT,
+      maxWaitingSubscriptionsPerClient: env.MAX_WAITING_SUBSCRIPTIONS_PER_CLIENT,
+      maxInlineImageBytes: env.MAX_INLINE_IMAGE_BYTES,
+      maxMetricsOperationNames: env.METRICS_MAX_OPERATION_NAMES,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     progressPage: env.PROGRESS_PAGE ?? !production,

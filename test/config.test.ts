@@ -69,4 +69,31 @@ describe('configuration', () => {
       expect(String(error)).not.toContain('canary-key-123');
     }
   });
+
+  it('derives the largest upstream image from IMAGE_MAX_SIDE unless it is set', () => {
+    expect(parseConfig({}).together.maxImageBytes).toBe(1792 * 1792 * 3 + 1024 * 1024);
+    expect(parseConfig({ IMAGE_MAX_SIDE: '1024' }).together.maxImageBytes).toBe(1024 * 1024 * 3 + 1024 * 1024);
+    expect(parseConfig({ UPSTREAM_MAX_IMAGE_BYTES: '2000000' }).together.maxImageBytes).toBe(2_000_000);
+  });
+
+  it("allows image URLs on Together's hosts by default, and takes host names or origins", () => {
+    expect(parseConfig({}).together.imageHosts).toContain('api.together.ai');
+    expect(parseConfig({ TOGETHER_IMAGE_HOSTS: 'cdn.example, http://127.0.0.1:9999' }).together.imageHosts).toEqual([
+      'cdn.example',
+      'http://127.0.0.1:9999',
+    ]);
+    expect(() => parseConfig({ TOGETHER_IMAGE_HOSTS: 'ftp://x/y' })).toThrow(/TOGETHER_IMAGE_HOSTS/);
+  });
+
+  it('has defaults for the connection and answer budgets', () => {
+    expect(parseConfig({}).security).toMatchObject({
+      maxPendingWebSocketConnections: 128,
+      webSocketInitTimeoutMs: 3000,
+      maxSseConnections: 1000,
+      maxConnectionsPerClient: 100,
+      maxWaitingSubscriptionsPerClient: 100,
+      maxInlineImageBytes: 8 * 1024 * 1024,
+      maxMetricsOperationNames: 100,
+    });
+  });
 });

@@ -311,6 +311,20 @@ describe('WebSocket limits', () => {
     });
   }
 
+  /** Opens a socket and completes connection_init, so that it holds a place in the authenticated pool. */
+  async function openReady(): Promise<{ outcome: 'open' | number; socket: WebSocket }> {
+    const opened = await open();
+    if (opened.outcome !== 'open') return opened;
+    const acked = new Promise<void>((resolve) =>
+      opened.socket.on('message', (data) => {
+        if (String(data).includes('connection_ack')) resolve();
+      }),
+    );
+    opened.socket.send(JSON.stringify({ type: 'connection_init' }));
+    await acked;
+    return opened;
+  }
+
   function closed(socket: WebSocket): Promise<{ code: number; reason: string }> {
     return new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
   }
@@ -334,7 +348,7 @@ describe('WebSocket limits', () => {
   });
 
   it('refuses connections beyond WS_MAX_CONNECTIONS with 503, and takes new ones once others close', async () => {
-    const opened = [await open(), await open(), await open()];
+    const opened = [await openReady(), await openReady(), await openReady()];
     expect(opened.map((entry) => entry.outcome)).toEqual(['open', 'open', 'open']);
     expect((await open()).outcome).toBe(503);
 

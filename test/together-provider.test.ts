@@ -169,10 +169,10 @@ describe('HTTP statuses map to error codes', () => {
     await expect(generate(subject)).rejects.toMatchObject({ code: 'INVALID_REQUEST', retryable: false, status: 404 });
   });
 
-  it("a flagged prompt is CONTENT_FLAGGED and passes on the safety checker's words", async () => {
+  it('a flagged prompt is CONTENT_FLAGGED, in our words', async () => {
     const error = await failureAfter(flagged());
     expect(error.code).toBe('CONTENT_FLAGGED');
-    expect(error.message).toContain('safety checker');
+    expect(error.message).toBe("The image service's safety checker flagged this prompt (HTTP 422); rephrase it.");
   });
 
   it('a Cloudflare HTML error page is not quoted into the message', async () => {
@@ -262,22 +262,25 @@ describe('an aborted attempt', () => {
 });
 
 describe("the upstream's own error message", () => {
-  it.each([400, 500])('is scrubbed of the API key when a %i quotes it', async (status) => {
+  it.each([400, 404, 422, 500])('never reaches the error a client sees (HTTP %i)', async (status) => {
     const apiKey = `tgp_quoted_${Math.random().toString(36).slice(2)}`;
+    const words = `Re-enter your password at http://evil.example/login; key ${apiKey} ${Buffer.from(apiKey).toString('base64')}`;
     const error = await failureAfter(
-      { kind: 'status', status, body: errorBody(`Request with key ${apiKey} could not be served`, 'server_error') },
+      { kind: 'status', status, body: errorBody(words, 'server_error') },
       { apiKey, fake: { apiKey } },
     );
-    expect(error.message).not.toContain(apiKey);
-    expect(error.message).toContain('Request with key [REDACTED] could not be served');
+    expect(error.message).toMatch(new RegExp(`HTTP ${status}`));
+    expect(error.message).not.toMatch(/evil|password|tgp_quoted|REDACTED/);
+    expect(error.message).not.toContain(Buffer.from(apiKey).toString('base64'));
   });
 
-  it('is cut short when it is very long', async () => {
+  it('is short and ours even when the upstream writes 5000 characters', async () => {
     const error = await failureAfter({
       kind: 'status',
       status: 400,
       body: errorBody('x'.repeat(5000), 'invalid_request_error'),
     });
-    expect(error.message.length).toBeLessThan(500);
+    expect(error.message).not.toContain('xxxxxxxx');
+    expect(error.message.length).toBeLessThan(200);
   });
 });

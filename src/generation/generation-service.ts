@@ -139,7 +139,13 @@ export class GenerationService {
     if (batchOptions.signal?.aborted) cancel();
 
     this.options.logger.info(
-      { batchId, images: valid.length, uniqueRequests: tasks.length, provider: this.options.provider.name },
+      {
+        batchId,
+        tenant: batchOptions.tenant,
+        images: valid.length,
+        uniqueRequests: tasks.length,
+        provider: this.options.provider.name,
+      },
       'batch started',
     );
     tracker.announceQueued();

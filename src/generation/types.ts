@@ -97,8 +97,9 @@ export interface BatchOptions {
   /** Names the batch in logs; the limiter's turns go by it too. */
   batchId?: string;
   /**
-   * Whose batch this is (the job's owner). The upstream limiter takes turns across tenants first, then across each
-   * tenant's batches, so one client's many jobs cannot push back another client's. Default: one shared tenant.
+   * Whose batch this is (a token's tenant, or the local tenant). The upstream limiter takes turns across tenants
+   * first, then across each tenant's batches, so one client's many jobs cannot push back another client's. Default:
+   * one shared tenant.
    */
   tenant?: string;
 }

@@ -21,3 +21,13 @@ export class ShuttingDownError extends Error {
     this.name = 'ShuttingDownError';
   }
 }
+
+/** The caller already has as many subscriptions waiting for jobs that do not exist yet as it may. */
+export class TooManyWaitingError extends Error {
+  constructor(readonly limit: number) {
+    super(
+      `Too many subscriptions waiting for jobs that do not exist yet: at most ${limit} per client; start the job or end one of them first`,
+    );
+    this.name = 'TooManyWaitingError';
+  }
+}

@@ -5,9 +5,9 @@ import type { GenerationService } from '../generation/generation-service.js';
 import { roundDimensions } from '../generation/image-limits.js';
 import type { ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
-import { JobConflictError, JobNotFoundError, ShuttingDownError } from './job-errors.js';
+import { JobConflictError, JobNotFoundError, ShuttingDownError, TooManyWaitingError } from './job-errors.js';
 import type { JobStore, StoredJob } from './job-store.js';
-import type { GenerationEvent, JobInput } from './types.js';
+import { type GenerationEvent, type JobInput, LOCAL_TENANT } from './types.js';
 
 export interface JobManagerOptions {
   service: GenerationService;
@@ -15,6 +15,8 @@ export interface JobManagerOptions {
   logger: Logger;
   /** How long a subscription waits for a job id that is not known yet. */
   subscribeWaitMs: number;
+  /** Subscriptions one owner may have waiting for job ids that are not known yet. Default: no limit. */
+  maxWaitingPerOwner?: number;
   observer?: GenerationObserver;
 }
 
@@ -33,9 +35,15 @@ interface RunningJob {
 /**
  * Runs batches as jobs: numbers their progress events, keeps them in the store for replay, makes a client-chosen
  * jobId an idempotency key, and cancels or drains them.
+ *
+ * Every job belongs to a tenant, and the store keys it by tenant and id together: the same id in two tenants is two
+ * jobs, and a job of another tenant is, to every method here, exactly an unknown id (there is no second code path
+ * that could answer differently). Callers see the job id they chose; only the store sees the tenant's prefix.
+ * A call that names no tenant is the local tenant's, which no token's tenant can ever be.
  */
 export class JobManager {
   private readonly running = new Map<string, RunningJob>();
+  private readonly waitingByOwner = new Map<string, number>();
   private accepting = true;
 
   constructor(private readonly options: JobManagerOptions) {}
@@ -56,7 +64,9 @@ export class JobManager {
   async start(input: JobInput): Promise<StartedJob> {
     this.assertAccepting();
     const images = this.options.service.validate(input.images);
-    const id = input.jobId ?? randomUUID();
+    const tenant = input.tenant ?? LOCAL_TENANT;
+    const publicId = input.jobId ?? randomUUID();
+    const id = storeKey(tenant, publicId);
     const fingerprint = fingerprintOf(images);
 
     const candidate: StoredJob = {
@@ -79,41 +89,87 @@ export class JobManager {
     };
     const stored = await this.options.store.insert(candidate);
     if (stored !== candidate) {
-      if (stored.fingerprint !== fingerprint) throw new JobConflictError(id);
+      if (stored.fingerprint !== fingerprint) throw new JobConflictError(publicId);
       // The same request again (a retry after a lost answer, say): nothing more is spent upstream.
-      return { job: stored, finished: this.running.get(id)?.finished ?? this.finishedJob(id) };
+      const again = this.running.get(id)?.finished ?? this.finishedJob(id, publicId);
+      return { job: publicView(stored, publicId), finished: again.then((job) => publicView(job, publicId)) };
     }
 
     const abort = new AbortController();
     this.options.observer?.jobStarted?.();
-    const finished = this.run(candidate, images, abort.signal);
+    const finished = this.run(candidate, images, abort.signal, { tenant, publicId });
     void finished.then((job) =>
       this.options.observer?.jobFinished?.(job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED'),
     );
     this.running.set(id, { abort, finished });
     void finished.finally(() => this.running.delete(id));
-    return { job: (await this.options.store.get(id)) ?? candidate, finished };
+    return {
+      job: publicView((await this.options.store.get(id)) ?? candidate, publicId),
+      finished: finished.then((job) => publicView(job, publicId)),
+    };
   }
 
-  async get(id: string): Promise<StoredJob | undefined> {
-    return this.options.store.get(id);
+  /** The tenant's job with this id, or undefined: unknown, no longer kept, or another tenant's. */
+  async get(id: string, tenant: string = LOCAL_TENANT): Promise<StoredJob | undefined> {
+    const job = await this.options.store.get(storeKey(tenant, id));
+    return job && publicView(job, id);
   }
 
   /** Cancels a running job and answers it once every image has settled; a finished job is answered as it is. */
-  async cancel(id: string): Promise<StoredJob> {
-    const running = this.running.get(id);
+  async cancel(id: string, tenant: string = LOCAL_TENANT): Promise<StoredJob> {
+    const key = storeKey(tenant, id);
+    const running = this.running.get(key);
     if (running) {
       running.abort.abort();
-      return running.finished;
+      return publicView(await running.finished, id);
     }
-    const job = await this.options.store.get(id);
+    const job = await this.options.store.get(key);
     if (!job) throw new JobNotFoundError(id);
-    return job;
+    return publicView(job, id);
   }
 
-  /** The job's events after sequence `after` (all of them by default), replayed then live; see JobStore.follow. */
-  follow(id: string, options: { signal: AbortSignal; after?: number }): AsyncIterable<GenerationEvent> {
-    return this.options.store.follow(id, { waitMs: this.options.subscribeWaitMs, ...options });
+  /**
+   * The tenant's job's events after sequence `after` (all of them by default), replayed then live; see
+   * JobStore.follow.
+   */
+  follow(
+    id: string,
+    options: { signal: AbortSignal; after?: number },
+    tenant: string = LOCAL_TENANT,
+  ): AsyncIterable<GenerationEvent> {
+    const events = this.options.store.follow(storeKey(tenant, id), {
+      waitMs: this.options.subscribeWaitMs,
+      ...options,
+    });
+    return withPublicJobId(events, id);
+  }
+
+  /**
+   * A subscriber about to wait for a job that does not exist yet takes one of its owner's waiting places first;
+   * answers how to give it back (at the first event, or when the subscriber leaves). Over the limit it throws
+   * TooManyWaitingError at once. A job that exists already costs no place.
+   */
+  async reserveWait(id: string, caller: { owner: string; tenant: string }): Promise<() => void> {
+    const limit = this.options.maxWaitingPerOwner ?? Infinity;
+    const exists = async () => (await this.options.store.get(storeKey(caller.tenant, id))) !== undefined;
+    if (limit === Infinity) return () => {};
+    const waiting = this.waitingByOwner.get(caller.owner) ?? 0;
+    if (waiting >= limit) {
+      if (await exists()) return () => {};
+      throw new TooManyWaitingError(limit);
+    }
+    // Taken before the store is asked, so that subscriptions arriving together cannot all pass the check.
+    this.waitingByOwner.set(caller.owner, waiting + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      const left = (this.waitingByOwner.get(caller.owner) ?? 1) - 1;
+      if (left > 0) this.waitingByOwner.set(caller.owner, left);
+      else this.waitingByOwner.delete(caller.owner);
+    };
+    if (await exists()) release();
+    return release;
   }
 
   /**
@@ -136,7 +192,12 @@ export class JobManager {
     }
   }
 
-  private async run(job: StoredJob, images: ImageRequest[], signal: AbortSignal): Promise<StoredJob> {
+  private async run(
+    job: StoredJob,
+    images: ImageRequest[],
+    signal: AbortSignal,
+    { tenant, publicId }: { tenant: string; publicId: string },
+  ): Promise<StoredJob> {
     const { store, service, logger } = this.options;
     const indexById = new Map(images.map((image, index) => [image.id, index]));
     const results: ImageResult[] = [...job.results];
@@ -146,7 +207,7 @@ export class JobManager {
     const write = (task: () => Promise<unknown>) => {
       writes = writes
         .then(task)
-        .catch((error: unknown) => logger.error({ err: error, jobId: job.id }, 'job store write failed'));
+        .catch((error: unknown) => logger.error({ err: error, jobId: publicId, tenant }, 'job store write failed'));
     };
 
     const onProgress = (event: ProgressEvent) => {
@@ -167,10 +228,12 @@ export class JobManager {
 
     let outcome: Awaited<ReturnType<typeof service.generateBatch>>;
     try {
-      outcome = await service.generateBatch(images, { signal, onProgress, batchId: job.id, tenant: job.owner });
+      // Logs name the batch by the id its client knows; the limiter's turns go by its owner (the token's tenant, or
+      // the client address without tokens), which the same job id in two tenants never shares.
+      outcome = await service.generateBatch(images, { signal, onProgress, batchId: publicId, tenant: job.owner });
     } catch (error) {
       // Validation ran before the job was stored, so this is a bug; the job still ends, and says so.
-      logger.error({ err: error, jobId: job.id }, 'job failed unexpectedly');
+      logger.error({ err: error, jobId: publicId, tenant }, 'job failed unexpectedly');
       outcome = {
         status: 'COMPLETED' as const,
         results: images.map((image, index) => ({
@@ -207,9 +270,9 @@ export class JobManager {
     return { ...job, status: outcome.status, results: outcome.results, stats: outcome.stats, finishedAt };
   }
 
-  private async finishedJob(id: string): Promise<StoredJob> {
+  private async finishedJob(id: string, publicId: string): Promise<StoredJob> {
     const job = await this.options.store.get(id);
-    if (!job) throw new JobNotFoundError(id);
+    if (!job) throw new JobNotFoundError(publicId);
     if (job.finishedAt !== null) return job;
     // Running on another server: follow its events to the end.
     for await (const event of this.options.store.follow(id, { waitMs: 0, signal: new AbortController().signal })) {
@@ -217,6 +280,23 @@ export class JobManager {
     }
     return (await this.options.store.get(id)) ?? job;
   }
+}
+
+/**
+ * Where the store keeps a tenant's job. A tenant's name never contains "/", so the first "/" ends it and no pair of
+ * (tenant, id) can meet another's key.
+ */
+function storeKey(tenant: string, id: string): string {
+  return `${tenant}/${id}`;
+}
+
+/** The job as its tenant sees it: under the id the client chose. */
+function publicView(job: StoredJob, publicId: string): StoredJob {
+  return job.id === publicId ? job : { ...job, id: publicId };
+}
+
+async function* withPublicJobId(events: AsyncIterable<GenerationEvent>, publicId: string) {
+  for await (const event of events) yield { ...event, jobId: publicId };
 }
 
 function fingerprintOf(images: readonly ImageRequest[]): string {

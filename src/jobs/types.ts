@@ -23,10 +23,15 @@ export interface JobSnapshot {
   finishedAt: Date | null;
 }
 
+/** The one tenant of a server without API_TOKENS: local use, where every caller sees every job. */
+export const LOCAL_TENANT = 'local';
+
 export interface JobInput {
-  /** Chosen by the client, or made up by the server. Also an idempotency key. */
+  /** Chosen by the client, or made up by the server. Also an idempotency key, within the tenant. */
   jobId?: string | null;
   images: ImageRequest[];
-  /** Whose job it is: the access token's name or the client address; used for fairness and quotas. */
+  /** Whose job it is: the access token's tenant or the client address; used for quotas. */
   owner?: string;
+  /** Whose jobs this one sits among: the token's tenant, or LOCAL_TENANT without tokens. */
+  tenant?: string;
 }

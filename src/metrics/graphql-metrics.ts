@@ -1,13 +1,22 @@
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
+import { foldLabelValues } from './label-folding.js';
+
+/** Distinct operation names (and error paths) kept as labels by default; later ones count as "other". */
+export const DEFAULT_MAX_OPERATION_NAMES = 100;
 
 /**
  * Yoga's Prometheus plugin, recording into `registry` under its usual `graphql_envelop_*` and `graphql_yoga_*`
- * names. Its own `/metrics` endpoint is off: the registry is served by `serveMetrics`, outside Yoga.
+ * names. Its own `/metrics` endpoint is off: the registry is served by `serveMetrics`, outside Yoga. The client-chosen
+ * label values (operationName, and the error path, which aliases name) are folded into "other" beyond
+ * `maxOperationNames` distinct ones, so no client can grow the series without bound.
  */
-export function createGraphQLMetricsPlugin(registry: Registry): Plugin {
-  return usePrometheus({
+export function createGraphQLMetricsPlugin(
+  registry: Registry,
+  maxOperationNames: number = DEFAULT_MAX_OPERATION_NAMES,
+): Plugin {
+  const prometheus = usePrometheus({
     registry,
     endpoint: false,
     metrics: {
@@ -32,4 +41,12 @@ export function createGraphQLMetricsPlugin(registry: Registry): Plugin {
       url: false,
     },
   });
+  return {
+    ...prometheus,
+    onPluginInit(payload) {
+      // The envelop plugin it adds creates its metrics here; they are folded as soon as they exist.
+      prometheus.onPluginInit?.(payload);
+      foldLabelValues(registry, ['operationName', 'path'], maxOperationNames);
+    },
+  };
 }

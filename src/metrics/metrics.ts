@@ -15,6 +15,8 @@ export interface MetricsOptions {
   upstreamLimits?: () => { concurrency: number; ratePerSecond: number | null };
   /** Prefix of the service's own metric names. Default `worksheet_images_`. */
   prefix?: string;
+  /** Distinct GraphQL operation names kept as labels; later ones are counted as "other". Default 100. */
+  maxOperationNames?: number;
 }
 
 export interface Metrics {
@@ -61,7 +63,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       runningJobs,
       ...(upstreamLimits ? { upstreamLimits } : {}),
     }),
-    yogaPlugin: createGraphQLMetricsPlugin(registry),
+    yogaPlugin: createGraphQLMetricsPlugin(registry, options.maxOperationNames),
     handle: (request, response) => serveMetrics(registry, request, response),
     registry,
   };

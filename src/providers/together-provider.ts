@@ -1,9 +1,14 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { sniffImageMimeType } from '../generation/image-mime.js';
+import { DEFAULT_TOGETHER_IMAGE_HOSTS, defaultMaxImageBytes } from '../config.js';
+import { checkImageContainer } from '../generation/image-container.js';
 import type { EncodedImage, ImageErrorCode } from '../generation/types.js';
+import type { Logger } from '../logger.js';
+import { discard, readBounded, tooLarge } from './bounded-body.js';
+import { createImageHostCheck } from './image-hosts.js';
 import { ProviderError } from './provider-error.js';
 import { parseRateLimitHeaders, parseRetryAfter, type RateLimitHeaders } from './rate-limit-headers.js';
+import { createKeyScrubber } from './scrub-key.js';
 import type { ImageProvider, ProviderRequest } from './types.js';
 
 export interface TogetherProviderOptions {
@@ -14,6 +19,12 @@ export interface TogetherProviderOptions {
   steps: number;
   /** Sockets kept open to the upstream; the generation service's concurrency is a good value. */
   connections: number;
+  /** Where `data[].url` may point (see Config.together.imageHosts). Default: Together's own hosts, https only. */
+  imageHosts?: readonly string[];
+  /** Largest image accepted, in bytes; bounds every answer read. Default: derived from the default largest side. */
+  maxImageBytes?: number;
+  /** Where the upstream's own words go (scrubbed of the key): they never reach a client. */
+  logger?: Logger;
 }
 
 interface TogetherImageResponse {
@@ -26,6 +37,10 @@ interface TogetherErrorBody {
 }
 
 const UPSTREAM_MESSAGE_MAX = 300;
+/** An error answer is a short JSON object; more than this is not read. */
+const ERROR_BODY_MAX = 64 * 1024;
+/** Room in a JSON answer beyond the image's base64: the envelope, timings, a seed. */
+const JSON_ENVELOPE_MAX = 64 * 1024;
 
 /** Together AI's `POST /images/generations`, one attempt per call, over a keep-alive connection pool. */
 export function createTogetherProvider(options: TogetherProviderOptions): ImageProvider {
@@ -37,13 +52,22 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  // An upstream message may quote the key, whole or in part ("Invalid API key: tgp_v1_abc..."): any run of
-  // eight or more key-like characters that occurs in the key is redacted.
-  const scrub = (text: string) =>
-    text
-      .split(options.apiKey)
-      .join('[REDACTED]')
-      .replace(/[\w-]{8,}/g, (word) => (options.apiKey.includes(word) ? '[REDACTED]' : word));
+  const scrub = createKeyScrubber(options.apiKey);
+  const maxImageBytes = options.maxImageBytes ?? defaultMaxImageBytes(1792);
+  // base64 is 4/3 of the bytes; the JSON around it is small.
+  const maxAnswerBytes = Math.ceil(maxImageBytes / 3) * 4 + JSON_ENVELOPE_MAX;
+  const imageHostAllowed = createImageHostCheck(options.imageHosts ?? DEFAULT_TOGETHER_IMAGE_HOSTS);
+  const dropped = (reason: 'answer_too_large' | 'image_too_large') => {
+    options.logger?.warn(
+      { reason, maxImageBytes },
+      'the image service answered with more than one image may be; dropped',
+    );
+    return tooLarge(reason, maxImageBytes);
+  };
+  const logUpstream = (status: number, text: string) => {
+    const upstreamMessage = scrub(readErrorMessage(text)).slice(0, UPSTREAM_MESSAGE_MAX);
+    options.logger?.warn({ status, upstreamMessage }, 'the image service answered with an error');
+  };
 
   async function generate(
     input: ProviderRequest,
@@ -78,16 +102,21 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
       throw connectionError(error, signal);
     }
 
+    if (response.statusCode !== 200) {
+      const text = await readBounded(response, ERROR_BODY_MAX, signal, () => new Error('error body too large'))
+        .then((bytes) => bytes.toString('utf8'))
+        .catch(() => '');
+      logUpstream(response.statusCode, text);
+      throw statusError(response.statusCode, response.headers);
+    }
     let text: string;
     try {
-      text = await response.body.text();
+      text = (await readBounded(response, maxAnswerBytes, signal, () => dropped('answer_too_large'))).toString('utf8');
     } catch (error) {
+      if (error instanceof ProviderError) throw error;
       throw connectionError(error, signal);
     }
 
-    if (response.statusCode !== 200) {
-      throw statusError(response.statusCode, text, response.headers, scrub);
-    }
     const rateLimit = parseRateLimitHeaders(response.headers);
     if (rateLimit) onRateLimit?.(rateLimit);
     const contentType = String(response.headers['content-type'] ?? '');
@@ -114,6 +143,7 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
     let bytes: Buffer;
     if (typeof item?.b64_json === 'string' && item.b64_json.length > 0) {
       bytes = Buffer.from(item.b64_json, 'base64');
+      if (bytes.length > maxImageBytes) throw dropped('answer_too_large');
     } else if (typeof item?.url === 'string' && item.url.length > 0) {
       bytes = await download(item.url, signal);
     } else {
@@ -124,32 +154,58 @@ export function createTogetherProvider(options: TogetherProviderOptions): ImageP
         reason: 'no_image',
       });
     }
-    const mimeType = sniffImageMimeType(bytes);
-    if (!mimeType) {
-      throw new ProviderError('The image service answered with bytes that are not a JPEG, PNG, WebP or GIF image.', {
-        code: 'UPSTREAM_UNAVAILABLE',
-        retryable: true,
-        status: 200,
-        reason: 'not_an_image',
-      });
-    }
-    return { mimeType, bytes };
-  }
-
-  async function download(url: string, signal: AbortSignal): Promise<Buffer> {
-    try {
-      // The URL is the upstream's own signed link: the key is not sent with it.
-      const response = await request(url, { method: 'GET', dispatcher, signal });
-      const bytes = Buffer.from(await response.body.arrayBuffer());
-      if (response.statusCode !== 200) {
-        throw new ProviderError(`Downloading the generated image failed with HTTP ${response.statusCode}.`, {
+    const container = checkImageContainer(bytes);
+    if (!container) {
+      throw new ProviderError(
+        'The image service answered with bytes that are not a whole JPEG, PNG, WebP or GIF image.',
+        {
           code: 'UPSTREAM_UNAVAILABLE',
           retryable: true,
+          status: 200,
+          reason: 'not_an_image',
+        },
+      );
+    }
+    return { mimeType: container.mimeType, bytes };
+  }
+
+  /**
+   * Fetches a `data[].url` answer: only from an allowed host, without following redirects, under the same size bound
+   * and the attempt's own timeout (the signal).
+   */
+  async function download(url: string, signal: AbortSignal): Promise<Buffer> {
+    if (!imageHostAllowed(url)) {
+      let host = 'an unparsable URL';
+      try {
+        host = new URL(url).origin;
+      } catch {
+        // Logged as unparsable.
+      }
+      options.logger?.warn({ host }, 'the image service named an image URL on a host that is not allowed');
+      throw new ProviderError('The image service answered with an image link on a host this server does not trust.', {
+        code: 'UPSTREAM_UNAVAILABLE',
+        retryable: false,
+        status: 200,
+        reason: 'url_not_allowed',
+      });
+    }
+    try {
+      // The URL is the upstream's own signed link: the key is not sent with it. undici's request never follows
+      // redirects, so a 3xx is a failed download like any other status.
+      const response = await request(url, { method: 'GET', dispatcher, signal });
+      if (response.statusCode !== 200) {
+        await discard(response);
+        throw new ProviderError(`Downloading the generated image failed with HTTP ${response.statusCode}.`, {
+          code: 'UPSTREAM_UNAVAILABLE',
+          retryable: response.statusCode >= 500,
           status: response.statusCode,
-          reason: `download_http_${response.statusCode}`,
+          reason:
+            response.statusCode >= 300 && response.statusCode < 400
+              ? 'download_redirect'
+              : `download_http_${response.statusCode}`,
         });
       }
-      return bytes;
+      return await readBounded(response, maxImageBytes, signal, () => dropped('image_too_large'));
     } catch (error) {
       if (error instanceof ProviderError) throw error;
       throw connectionError(error, signal);
@@ -185,14 +241,11 @@ function connectionError(error: unknown, signal: AbortSignal): unknown {
   return new ProviderError(message, { code: 'UPSTREAM_UNAVAILABLE', retryable: true, reason });
 }
 
-function statusError(
-  status: number,
-  text: string,
-  headers: Record<string, string | string[] | undefined>,
-  scrub: (text: string) => string,
-): ProviderError {
-  const upstreamMessage = scrub(readErrorMessage(text)).slice(0, UPSTREAM_MESSAGE_MAX);
-  const detail = upstreamMessage ? `: ${upstreamMessage}` : '.';
+/**
+ * Our own words for each status: the upstream's text is logged (scrubbed), never passed on, so nothing it says (a
+ * phishing link, the key in any encoding) can reach a client.
+ */
+function statusError(status: number, headers: Record<string, string | string[] | undefined>): ProviderError {
   const rateLimit = parseRateLimitHeaders(headers);
   const make = (code: ImageErrorCode, retryable: boolean, message: string, retryAfterMs?: number) =>
     new ProviderError(message, {
@@ -206,7 +259,7 @@ function statusError(
 
   switch (status) {
     case 400:
-      return make('INVALID_REQUEST', false, `The image service rejected the request (HTTP 400)${detail}`);
+      return make('INVALID_REQUEST', false, 'The image service rejected the request as invalid (HTTP 400).');
     case 401:
     case 403:
       // The upstream's own text may quote part of the key, so it is not passed on.
@@ -222,14 +275,14 @@ function statusError(
         'The image service account is out of credits or over its spending limit (HTTP 402).',
       );
     case 404:
-      return make('INVALID_REQUEST', false, `The image service does not know this model or path (HTTP 404)${detail}`);
+      return make('INVALID_REQUEST', false, 'The image service does not know this model or path (HTTP 404).');
     case 408:
       return make('TIMEOUT', true, 'The image service timed out the request (HTTP 408).');
     case 422:
       return make(
         'CONTENT_FLAGGED',
         false,
-        `The image service's safety checker flagged this prompt (HTTP 422)${detail}`,
+        "The image service's safety checker flagged this prompt (HTTP 422); rephrase it.",
       );
     case 429:
       return make(
@@ -243,11 +296,11 @@ function statusError(
         return make(
           'UPSTREAM_UNAVAILABLE',
           true,
-          `The image service is unavailable (HTTP ${status})${detail}`,
+          `The image service is unavailable (HTTP ${status}).`,
           parseRetryAfter(headers),
         );
       }
-      return make('INVALID_REQUEST', false, `The image service rejected the request (HTTP ${status})${detail}`);
+      return make('INVALID_REQUEST', false, `The image service rejected the request (HTTP ${status}).`);
   }
 }
 

@@ -9,8 +9,12 @@ import type { JobManager } from '../jobs/job-manager.js';
 export interface GraphQLContext {
   jobs: JobManager;
   service: GenerationService;
-  /** The caller's access token name, or its address when no tokens are configured. */
+  /** Whom quotas and budgets count: the caller's token tenant, or its address when no tokens are configured. */
   owner: string;
+  /** Whose jobs the caller sees: its token's tenant, or the one local tenant without tokens. */
+  tenant: string;
+  /** Image bytes this operation has put inline (`image` data URLs) so far; see src/schema/inline-images.ts. */
+  inlineImageBytes?: number;
 }
 
 export function createBuilder() {

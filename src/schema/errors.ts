@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { InvalidInputError } from '../generation/input-error.js';
-import { JobConflictError, JobNotFoundError, ShuttingDownError } from '../jobs/job-errors.js';
+import { JobConflictError, JobNotFoundError, ShuttingDownError, TooManyWaitingError } from '../jobs/job-errors.js';
 
 /**
  * Turns the generation side's typed errors into GraphQL errors with a code. Anything else is rethrown as it is,
@@ -17,6 +17,9 @@ export function toGraphQLError(error: unknown): unknown {
     });
   }
   if (error instanceof JobNotFoundError) return new GraphQLError(error.message, { extensions: { code: 'NOT_FOUND' } });
+  if (error instanceof TooManyWaitingError) {
+    return new GraphQLError(error.message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: error.limit } });
+  }
   if (error instanceof ShuttingDownError) {
     return new GraphQLError(error.message, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
   }

@@ -4,9 +4,10 @@ import type { StoredJob } from '../jobs/job-store.js';
 import type { Builder } from './builder.js';
 import { answer } from './errors.js';
 import { inJob, jobIdSchema, type ImageTypes } from './images.js';
+import { chargeInlineImages } from './inline-images.js';
 
 /** Jobs: generating a worksheet's batch, following it, cancelling it. */
-export function addJobTypes(builder: Builder, limits: ImageLimits, images: ImageTypes) {
+export function addJobTypes(builder: Builder, limits: ImageLimits, images: ImageTypes, maxInlineImageBytes: number) {
   const JobStatus = builder.enumType('JobStatus', {
     description: 'Where a job is in its life.',
     values: {
@@ -23,8 +24,11 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       status: t.field({ type: JobStatus, description: 'Where the job is in its life.', resolve: (job) => job.status }),
       results: t.field({
         type: [images.ImageResultRef],
-        description: 'One result per requested image, in request order.',
-        resolve: (job) => job.results.map((result) => inJob(job.id, result)),
+        description: `One result per requested image, in request order. An answer may carry at most ${maxInlineImageBytes} bytes of \`image\` data in all; beyond that the list is refused with RESPONSE_TOO_LARGE: ask for \`url\` instead.`,
+        resolve: (job, _args, context, info) => {
+          chargeInlineImages(job.results, context, info, maxInlineImageBytes, job.id);
+          return job.results.map((result) => inJob(job.id, result));
+        },
       }),
       stats: t.field({
         type: images.GenerationStatsRef,
@@ -66,9 +70,10 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
     t.field({
       type: GenerationJobRef,
       nullable: true,
-      description: 'A job by id; null when unknown or no longer kept (finished jobs are kept for a limited time).',
+      description:
+        "A job by id; null when unknown, no longer kept (finished jobs are kept for a limited time), or another token's.",
       args: { id: t.arg.id({ required: true, description: 'The job id.' }) },
-      resolve: async (_root, { id }, context) => (await context.jobs.get(id)) ?? null,
+      resolve: async (_root, { id }, context) => (await context.jobs.get(id, context.tenant)) ?? null,
     }),
   );
 
@@ -81,7 +86,7 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       validate: inputSchema,
       resolve: (_root, { input }, context) =>
         answer(async () => {
-          const started = await context.jobs.start({ jobId: input.jobId, images: input.images, owner: context.owner });
+          const started = await context.jobs.start({ ...input, owner: context.owner, tenant: context.tenant });
           return started.finished;
         }),
     }),
@@ -92,17 +97,15 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       args: { input: t.arg({ type: GenerateInput, required: true, description: 'The batch.' }) },
       validate: inputSchema,
       resolve: (_root, { input }, context) =>
-        answer(
-          async () =>
-            (await context.jobs.start({ jobId: input.jobId, images: input.images, owner: context.owner })).job,
-        ),
+        answer(async () => (await context.jobs.start({ ...input, owner: context.owner, tenant: context.tenant })).job),
     }),
     cancelGeneration: t.field({
       type: GenerationJobRef,
       description:
         'Cancels a job: queued images never start, requests in flight are aborted. Answers the job once every image is final; a finished job is answered as it is.',
       args: { jobId: t.arg.id({ required: true, description: 'The job to cancel.' }) },
-      resolve: (_root, { jobId }, context) => answer(() => context.jobs.cancel(jobId)),
+      validate: z.object({ jobId: jobIdSchema }),
+      resolve: (_root, { jobId }, context) => answer(() => context.jobs.cancel(jobId, context.tenant)),
     }),
   }));
 

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { JobManager } from '../jobs/job-manager.js';
 import type { GenerationEvent } from '../jobs/types.js';
 import type { Progress } from '../generation/types.js';
-import type { Builder } from './builder.js';
-import { inJob, type ImageTypes } from './images.js';
+import type { Builder, GraphQLContext } from './builder.js';
+import { answer } from './errors.js';
+import { inJob, jobIdSchema, type ImageTypes } from './images.js';
 
 /** The progress subscription: a job's events, replayed from the first, then live. */
 export function addProgressTypes(builder: Builder, images: ImageTypes) {
@@ -52,14 +53,16 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
       description:
         'Per-image progress of one job. Events already emitted are replayed first, so a late subscriber misses nothing; a job id not yet known is waited for (a client may subscribe before it sends the mutation with its own jobId), and a NOT_FOUND error ends the stream if it never comes. The stream ends after the event with done: true. A client that lost its connection resubscribes with `after` set to the last sequence it received, and gets no event twice.',
       args: {
-        jobId: t.arg.id({ required: true, description: 'The job to follow.' }),
+        // A blank or oversized id can never name a job: it is refused at once instead of waited for.
+        jobId: t.arg.id({ required: true, description: 'The job to follow.', validate: jobIdSchema }),
         after: t.arg.int({
           description:
             'Resume after this sequence number (exclusive): only events with a greater sequence are sent. Omit it (or pass 0) to replay from the first. After the final sequence, nothing is sent and the stream ends.',
           validate: z.number().int().min(0, { error: 'after must be 0 or more (a sequence number)' }).nullish(),
         }),
       },
-      subscribe: (_root, { jobId, after }, context) => followJob(context.jobs, jobId, after ?? 0),
+      subscribe: (_root, { jobId, after }, context) =>
+        answer(() => followJob(context.jobs, jobId, after ?? 0, context)),
       resolve: (event) => event,
     }),
   );
@@ -67,15 +70,27 @@ export function addProgressTypes(builder: Builder, images: ImageTypes) {
 
 /**
  * The job's events as an iterator whose return() stops at once: an async generator cannot be returned while it
- * awaits the next event, and a client that unsubscribes must not keep a waiter alive.
+ * awaits the next event, and a client that unsubscribes must not keep a waiter alive. Waiting for a job that does
+ * not exist yet takes one of the caller's waiting places (refused at once when it has none left) until the first event.
  */
-export function followJob(jobs: JobManager, jobId: string, after: number): AsyncIterableIterator<GenerationEvent> {
+export async function followJob(
+  jobs: JobManager,
+  jobId: string,
+  after: number,
+  caller: Pick<GraphQLContext, 'owner' | 'tenant'>,
+): Promise<AsyncIterableIterator<GenerationEvent>> {
+  const releaseWait = await jobs.reserveWait(jobId, caller);
   const abort = new AbortController();
-  const source = jobs.follow(jobId, { signal: abort.signal, after })[Symbol.asyncIterator]();
+  const source = jobs.follow(jobId, { signal: abort.signal, after }, caller.tenant)[Symbol.asyncIterator]();
   let seen = false;
   const iterator: AsyncIterableIterator<GenerationEvent> = {
     async next() {
-      const step = await source.next();
+      let step: IteratorResult<GenerationEvent>;
+      try {
+        step = await source.next();
+      } finally {
+        releaseWait();
+      }
       if (!step.done) {
         seen = true;
         return step;
@@ -89,6 +104,7 @@ export function followJob(jobs: JobManager, jobId: string, after: number): Async
       return step;
     },
     async return() {
+      releaseWait();
       abort.abort();
       void source.return?.();
       return { done: true, value: undefined };

@@ -1,8 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LOCAL_TENANT } from '../jobs/types.js';
 
-/** Who is asking, as quotas and job ownership see it: a token's name, never the token, or the client address. */
-export type AccessDecision = { owner: string } | { status: 401; message: string };
+export { LOCAL_TENANT };
+
+/**
+ * Who is asking. `owner` is whom quotas and connection budgets count: the token's tenant, or the client address when
+ * no tokens are configured. `tenant` is whose jobs it may see: one per token, or one for everybody without tokens.
+ * Neither is ever the token itself.
+ */
+export interface Caller {
+  owner: string;
+  tenant: string;
+}
+
+export type AccessDecision = Caller | { status: 401; message: string };
 
 export interface AccessControl {
   /** Whether bearer tokens are required at all. */
@@ -18,7 +30,7 @@ export interface AccessControl {
 
 interface KnownToken {
   digest: Buffer;
-  name: string;
+  tenant: string;
 }
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
@@ -29,13 +41,10 @@ const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
  * caller is let in and named by its address.
  */
 export function createAccessControl(apiTokens: readonly string[]): AccessControl {
-  const known: KnownToken[] = apiTokens.map((token) => {
-    const digest = sha256(token);
-    return { digest, name: `token:${digest.toString('hex').slice(0, 8)}` };
-  });
+  const known: KnownToken[] = apiTokens.map((token) => ({ digest: sha256(token), tenant: tokenTenant(token) }));
 
   const decide = (credential: unknown, request: IncomingMessage): AccessDecision => {
-    if (known.length === 0) return { owner: addressOwner(request) };
+    if (known.length === 0) return { owner: addressOwner(request), tenant: LOCAL_TENANT };
     if (credential === undefined || credential === null || credential === '') {
       return { status: 401, message: 'Missing access token: send "Authorization: Bearer <token>".' };
     }
@@ -48,7 +57,7 @@ export function createAccessControl(apiTokens: readonly string[]): AccessControl
     for (const candidate of known) {
       if (timingSafeEqual(candidate.digest, presented) && match === undefined) match = candidate;
     }
-    return match ? { owner: match.name } : { status: 401, message: 'Invalid access token.' };
+    return match ? { owner: match.tenant, tenant: match.tenant } : { status: 401, message: 'Invalid access token.' };
   };
 
   return {
@@ -57,6 +66,14 @@ export function createAccessControl(apiTokens: readonly string[]): AccessControl
     authorizeCredential: (credential, request) =>
       decide(credential === undefined || credential === null ? request.headers.authorization : credential, request),
   };
+}
+
+/**
+ * A token's tenant: a stable name derived from the token by a one-way hash, so it can be logged, used as a key and
+ * shown in metrics while the token itself stays secret. 64 bits of the digest keep distinct tokens apart.
+ */
+export function tokenTenant(token: string): string {
+  return `token:${sha256(token).toString('hex').slice(0, 16)}`;
 }
 
 /** The owner name of a caller without a token: its address. */

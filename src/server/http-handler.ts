@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { requestContext, requestIdFrom } from '../request-context.js';
 import type { GraphQLContext } from '../schema/index.js';
 import { sendUnauthorized, type AccessControl } from './access-control.js';
+import type { ConnectionBudget, ConnectionPool } from './connection-budget.js';
 import { readBodyWithin } from './request-body-limit.js';
 import { pathOf, type Route } from './routes.js';
 
@@ -12,6 +13,8 @@ export interface ServerContext {
   req: IncomingMessage;
   /** Set by the access check for HTTP, by the connection's onConnect for WebSocket. */
   owner?: string;
+  /** Whose jobs the caller sees; set with `owner`. */
+  tenant?: string;
 }
 
 export interface HttpHandlerOptions {
@@ -23,6 +26,8 @@ export interface HttpHandlerOptions {
   openRoutes?: Route[];
   /** Tried after the token check, before GraphQL: `/metrics`, the progress page. */
   protectedRoutes?: Route[];
+  /** SSE streams take a place in the caller's connection budget for as long as they are open. */
+  streams?: { budget: ConnectionBudget; pool: ConnectionPool };
 }
 
 const OPEN_YOGA_PATHS = new Set(['/health']);
@@ -35,20 +40,29 @@ const OPEN_YOGA_PATHS = new Set(['/health']);
 export function createHttpHandler(
   options: HttpHandlerOptions,
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  const { yoga, access, maxBodyBytes, logger, openRoutes = [], protectedRoutes = [] } = options;
+  const { yoga, access, maxBodyBytes, logger, openRoutes = [], protectedRoutes = [], streams } = options;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     for (const route of openRoutes) if (await route(request, response)) return;
     if (OPEN_YOGA_PATHS.has(pathOf(request))) return void (await yoga(request, response, {}));
 
-    const decision = request.method === 'OPTIONS' ? { owner: 'preflight' } : access.authorize(request);
+    const decision =
+      request.method === 'OPTIONS' ? { owner: 'preflight', tenant: 'preflight' } : access.authorize(request);
     if ('status' in decision) {
       logger.debug({ path: pathOf(request), method: request.method }, decision.message);
       return sendUnauthorized(response, decision.message);
     }
-    for (const route of protectedRoutes) if (await route(request, response)) return;
+    for (const route of protectedRoutes) if (await route(request, response, decision)) return;
+    if (streams && wantsEventStream(request)) {
+      const lease = streams.budget.take(decision.owner, streams.pool);
+      if ('refused' in lease) {
+        logger.warn({ owner: decision.owner }, `SSE refused: ${lease.refused}`);
+        return sendTooManyConnections(response, lease.refused);
+      }
+      response.once('close', lease.release);
+    }
     if (!(await readBodyWithin(request, response, maxBodyBytes))) return;
-    await yoga(request, response, { owner: decision.owner });
+    await yoga(request, response, { owner: decision.owner, tenant: decision.tenant });
   };
 
   return (request, response) => {
@@ -64,4 +78,19 @@ export function createHttpHandler(
         );
       });
   };
+}
+
+/** An SSE request (Yoga's and graphql-sse's distinct-connections mode): it may stay open as long as its stream. */
+function wantsEventStream(request: IncomingMessage): boolean {
+  return String(request.headers.accept ?? '').includes('text/event-stream');
+}
+
+function sendTooManyConnections(response: ServerResponse, message: string): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code: 'TOO_MANY_CONNECTIONS' } }] });
+  response.writeHead(429, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'retry-after': '5',
+  });
+  response.end(body);
 }

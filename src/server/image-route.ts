@@ -6,9 +6,10 @@ const PREFIX = '/images/';
 /**
  * GET /images/<jobId>/<imageId>: a finished image's bytes, as stored, with their own MIME type. Large batches can
  * ask GraphQL for `url` instead of `image` and fetch the pictures one at a time, so no answer holds them all.
+ * Only the caller's tenant's jobs are looked in: another tenant's image is answered exactly as an unknown one.
  */
 export function createImageRoute(jobs: JobManager): Route {
-  return async (request, response) => {
+  return async (request, response, caller) => {
     const path = pathOf(request);
     if (!path.startsWith(PREFIX)) return false;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -23,7 +24,7 @@ export function createImageRoute(jobs: JobManager): Route {
         return undefined;
       }
     });
-    const job = parts.length === 2 && jobId && imageId ? await jobs.get(jobId) : undefined;
+    const job = parts.length === 2 && jobId && imageId ? await jobs.get(jobId, caller?.tenant) : undefined;
     const image = job?.results.find((result) => result.id === imageId)?.image;
     if (!image) {
       response.writeHead(404, { 'content-type': 'application/json' });

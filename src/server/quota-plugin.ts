@@ -23,7 +23,7 @@ export function useImageQuota({ quota, maxBatchSize }: ImageQuotaPluginOptions):
       const context = args.contextValue as unknown as GraphQLContext & { request?: unknown };
       let count = 0;
       for (const spend of requestedImages(args, maxBatchSize)) {
-        if (spend.jobId !== undefined && (await context.jobs.get(spend.jobId))) continue;
+        if (spend.jobId !== undefined && (await context.jobs.get(spend.jobId, context.tenant))) continue;
         count += spend.images;
       }
       const decision = quota.take(context.owner, count);

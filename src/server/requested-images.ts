@@ -1,10 +1,7 @@
 import {
   getArgumentValues,
-  getDirectiveValues,
   getOperationAST,
   getVariableValues,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
   Kind,
   type DocumentNode,
   type FieldNode,
@@ -12,6 +9,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
+import { included } from '../schema/included.js';
 
 /** One mutation field that would spend upstream images. */
 export interface ImageSpend {
@@ -106,14 +104,4 @@ function rootFields(
     }
   }
   return fields;
-}
-
-function included(node: SelectionSetNode['selections'][number], variables: Record<string, unknown>): boolean {
-  try {
-    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
-    if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
-  } catch {
-    // An invalid directive argument fails validation or execution; count the field rather than guess.
-  }
-  return true;
 }

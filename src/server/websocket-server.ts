@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { requestContext } from '../request-context.js';
 import type { GraphQLContext } from '../schema/index.js';
 import type { AccessControl } from './access-control.js';
+import { ConnectionBudget, type ConnectionLease, ConnectionPool } from './connection-budget.js';
 import type { ServerContext } from './http-handler.js';
 import { pathOf } from './routes.js';
 
@@ -23,12 +24,20 @@ interface EnvelopedExecutors {
 export interface WebSocketLimits {
   /** Origins allowed to open a connection; empty allows any. A request without Origin (not a browser) is let in. */
   allowedOrigins: readonly string[];
+  /** Authenticated connections (connection_init accepted, or a valid token in the upgrade request). */
   maxConnections: number;
+  /**
+   * Connections that have not authenticated yet, in a pool of their own: when it is full, the oldest is closed to
+   * make room, so sockets that never send connection_init cannot keep a real client out. Default 128.
+   */
+  maxPendingConnections?: number;
+  /** Places per client (owner) across WebSocket and SSE; shared with the HTTP handler's SSE streams. */
+  budget?: ConnectionBudget;
   /** Operations in flight at once on one connection. */
   maxSubscriptionsPerConnection: number;
   /** Largest message accepted; a bigger one closes the connection (1009). Default 64 KiB. */
   maxPayloadBytes?: number;
-  /** How long a connection may take to send connection_init. Default 10 s. */
+  /** How long a connection may take to send connection_init. Default 3 s. */
   connectionInitWaitTimeoutMs?: number;
   /** Ping interval; a socket that has not answered the previous ping by the next one is terminated. Default 30 s. */
   keepAliveMs?: number;
@@ -60,23 +69,39 @@ type ConnectionExtra = {
   socket: WebSocket;
   request: IncomingMessage;
   owner?: string;
+  tenant?: string;
 };
 
 const TRY_AGAIN_LATER = 1013;
+/** How long a new socket is sure to keep its place in a full pending pool: ample for one connection_init. */
+const PENDING_GRACE_MS = 1000;
 
 /**
  * graphql-ws on the same port and path as HTTP, running each operation through Yoga's envelop so the same plugins
  * (masking, validation rules, armor, quota) apply on both transports. The upgrade is refused before a WebSocket
- * exists for a foreign Origin (403) or beyond the connection cap (503); a connection without a valid token is closed
- * with 4403 at connection_init, before any operation can run.
+ * exists for a foreign Origin (403) or when the authenticated pool is full (503); a connection without a valid token
+ * is closed with 4403 at connection_init, before any operation can run.
+ *
+ * Two pools keep sockets that never authenticate from shutting anyone out: a new socket waits in the small pending
+ * pool for at most `connectionInitWaitTimeoutMs`. When the pool is full, its oldest socket is closed to make room if
+ * it has had its fair chance (PENDING_GRACE_MS) to send connection_init; otherwise the newcomer is refused with 503,
+ * so a flood can delay a client but never close it in the moment before its connection_init arrives. Only an
+ * authenticated one takes a place in the main pool and in its client's budget. A valid token in the upgrade request
+ * authenticates the socket at once.
  */
 export function attachWebSocketServer(server: Server, options: WebSocketServerOptions): GraphQLWebSocketServer {
-  const { yoga, access, logger, maxConnections, maxSubscriptionsPerConnection } = options;
+  const { yoga, access, logger, maxSubscriptionsPerConnection } = options;
   const path = options.path ?? '/graphql';
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const allowedOrigins = new Set(options.allowedOrigins.map(normalizeOrigin));
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 64 * 1024 });
-  let connections = 0;
+  const authenticated = new ConnectionPool('WebSocket connections', options.maxConnections);
+  const budget = options.budget ?? new ConnectionBudget(Number.POSITIVE_INFINITY);
+  const maxPending = options.maxPendingConnections ?? 128;
+  /** Sockets not authenticated yet and when they came, oldest first (a Map keeps insertion order). */
+  const pending = new Map<Duplex, number>();
+  /** The place each authenticated socket holds. */
+  const leases = new WeakMap<Duplex, { owner: string; lease: ConnectionLease }>();
   let closing: { code: number; reason: string } | undefined;
   /** graphql-ws's state of every accepted connection: its operations in flight, for a clean close. */
   const accepted = new Set<Context<Record<string, unknown> | undefined, ConnectionExtra>>();
@@ -91,21 +116,50 @@ export function attachWebSocketServer(server: Server, options: WebSocketServerOp
       logger.info({ origin }, 'WebSocket refused: origin not allowed');
       return refuseUpgrade(socket, 403, 'Origin not allowed');
     }
-    if (connections >= maxConnections) {
-      logger.warn({ maxConnections }, 'WebSocket refused: connection limit reached');
+    if (authenticated.count >= authenticated.max) {
+      logger.warn({ maxConnections: authenticated.max }, 'WebSocket refused: connection limit reached');
       return refuseUpgrade(socket, 503, 'Too many connections');
     }
-    connections += 1;
-    let counted = true;
-    const release = () => {
-      if (counted) connections -= 1;
-      counted = false;
-    };
-    socket.once('close', release);
+    const byHeader = access.enabled && request.headers.authorization ? access.authorize(request) : undefined;
+    if (byHeader && !('status' in byHeader)) {
+      const refusal = admit(socket, byHeader.owner);
+      if (refusal) return refuseUpgrade(socket, 429, refusal);
+    } else {
+      if (pending.size >= maxPending) {
+        const [oldest, since] = pending.entries().next().value ?? [];
+        if (!oldest || since === undefined || performance.now() - since < PENDING_GRACE_MS) {
+          // Debug only: under a flood these come by the thousand, and logging each would be the next bottleneck.
+          logger.debug({ maxPending }, 'WebSocket refused: too many connections waiting to authenticate');
+          return refuseUpgrade(socket, 503, 'Too many connections waiting to authenticate');
+        }
+        pending.delete(oldest);
+        logger.debug({ maxPending }, 'WebSocket closed: pending pool full, making room for a newer one');
+        oldest.destroy();
+      }
+      pending.set(socket, performance.now());
+    }
+    socket.once('close', () => {
+      pending.delete(socket);
+      leases.get(socket)?.lease.release();
+    });
     webSockets.handleUpgrade(request, socket, head, (webSocket) => {
-      webSocket.once('close', release);
       webSockets.emit('connection', webSocket, request);
     });
+  };
+
+  /** Moves a socket into the authenticated pool under `owner`; answers why not when its client has no place left. */
+  const admit = (socket: Duplex, owner: string): string | undefined => {
+    const held = leases.get(socket);
+    if (held?.owner === owner) return undefined;
+    const lease = budget.take(owner, authenticated);
+    if ('refused' in lease) {
+      logger.warn({ owner }, `WebSocket refused: ${lease.refused}`);
+      return lease.refused;
+    }
+    held?.lease.release();
+    pending.delete(socket);
+    leases.set(socket, { owner, lease });
+    return undefined;
   };
   server.on('upgrade', onUpgrade);
 
@@ -118,14 +172,21 @@ export function attachWebSocketServer(server: Server, options: WebSocketServerOp
   useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       isProd: true,
-      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 10_000,
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs ?? 3000,
       onConnect: (context) => {
         const decision = access.authorizeCredential(context.connectionParams?.authorization, context.extra.request);
         if ('status' in decision) {
           logger.info({ reason: decision.message }, 'WebSocket refused: not authenticated');
           return false;
         }
+        const refusal = admit(context.extra.request.socket, decision.owner);
+        if (refusal) {
+          // graphql-ws would close with 4403 Forbidden; "try again later" is what this is.
+          context.extra.socket.close(TRY_AGAIN_LATER, 'Too many connections');
+          return false;
+        }
         context.extra.owner = decision.owner;
+        context.extra.tenant = decision.tenant;
         accepted.add(context);
         return true;
       },
@@ -163,6 +224,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketServerOp
           req: context.extra.request,
           socket: context.extra.socket,
           owner: context.extra.owner,
+          tenant: context.extra.tenant,
           params: payload,
         });
         let document: DocumentNode;
@@ -191,7 +253,7 @@ export function attachWebSocketServer(server: Server, options: WebSocketServerOp
 
   return {
     get connectionCount() {
-      return connections;
+      return authenticated.count + pending.size;
     },
     async close(code, reason) {
       // The upgrade listener stays: without one, Node would hand upgrade requests to the HTTP handler.

@@ -56,7 +56,7 @@ export type GenerationJob = {
   finishedAt: Maybe<Scalars['String']['output']>;
   /** The job id: the client-chosen jobId, or one the server made. */
   id: Scalars['ID']['output'];
-  /** One result per requested image, in request order. */
+  /** One result per requested image, in request order. An answer may carry at most 8388608 bytes of `image` data in all; beyond that the list is refused with RESPONSE_TOO_LARGE: ask for `url` instead. */
   results: Array<ImageResult>;
   /** Counts over the batch. */
   stats: GenerationStats;
@@ -238,7 +238,7 @@ export type Progress = {
 
 /** Reading jobs. */
 export type Query = {
-  /** A job by id; null when unknown or no longer kept (finished jobs are kept for a limited time). */
+  /** A job by id; null when unknown, no longer kept (finished jobs are kept for a limited time), or another token's. */
   generationJob: Maybe<GenerationJob>;
 };
 
