@@ -73,6 +73,7 @@ const worksheet = (prompts: string[]) =>
 async function followWhileGenerating(client: Client, jobId: string, prompts: string[]) {
   const events: Array<GenerationProgressSubscription['generationProgress']> = [];
   let failure: OperationResult['error'];
+  let over = false;
   const finished = new Promise<void>((resolve) => {
     const subscription = client
       .subscription<GenerationProgressSubscription, GenerationProgressSubscriptionVariables>(
@@ -80,14 +81,20 @@ async function followWhileGenerating(client: Client, jobId: string, prompts: str
         { jobId },
       )
       .subscribe((result) => {
+        // graphcache re-emits a subscription's last result when later writes touch it; the stream is over by then.
+        if (over) return;
         if (result.error) failure = result.error;
         const event = result.data?.generationProgress;
         if (event) events.push(event);
+        // After done the server ends the stream and urql completes the source by itself; unsubscribing here would
+        // abort a fetch whose body urql is still reading, which urql reports as an unhandled AbortError.
+        if (result.error) subscription.unsubscribe();
         if (result.error || event?.done) {
-          subscription.unsubscribe();
+          over = true;
           resolve();
         }
       });
+    disposers.push(() => subscription.unsubscribe());
   });
   // The subscription waits for the job id, so the mutation may come after it.
   await new Promise((resolve) => setTimeout(resolve, 200));
