@@ -73,7 +73,8 @@ beforeAll(async () => {
     TOGETHER_API_KEY: FAKE_TOGETHER_API_KEY,
     TOGETHER_BASE_URL: fake.url,
     GENERATION_MAX_ATTEMPTS: '3',
-    UPSTREAM_TIMEOUT_MS: '400',
+    // Long enough that a 20 ms answer never times out on a loaded machine; the hung scenario still ends in TIMEOUT.
+    UPSTREAM_TIMEOUT_MS: '1500',
     RATE_LIMIT_MAX_WAIT_MS: '2000',
     QUOTA_IMAGES_PER_MINUTE: '0',
   });
