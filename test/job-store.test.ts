@@ -109,6 +109,89 @@ describe('the in-memory job store', () => {
     expect(await target.get('c')).toBeUndefined();
   });
 
+  it('evicts in finish order, not start order, and keeps a running byte total that frees what it drops', async () => {
+    const target = store({ maxRetained: 3, maxRetainedBytes: 3000 });
+    const started = ['a', 'b', 'c', 'd'].map((id) => job(id, 1000));
+    for (const stored of started) await target.insert(stored);
+    // Finished in the order d, b, a, c: d is the oldest finished job although it started last.
+    for (const id of ['d', 'b', 'a', 'c']) {
+      now += 10;
+      await finish(target, started.find((stored) => stored.id === id) as StoredJob);
+    }
+    expect(await target.get('d')).toBeUndefined();
+    expect(await target.get('b')).toBeDefined();
+    expect(await target.get('a')).toBeDefined();
+    expect(await target.get('c')).toBeDefined();
+
+    // 3000 bytes kept; a 1500-byte job pushes out b and a (the two oldest), not c.
+    const e = job('e', 1500);
+    await target.insert(e);
+    now += 10;
+    await finish(target, e);
+    expect(await target.get('b')).toBeUndefined();
+    expect(await target.get('a')).toBeUndefined();
+    expect(await target.get('c')).toBeDefined();
+    expect(await target.get('e')).toBeDefined();
+
+    // The total went down with what was dropped: 2500 bytes now, so one more 500-byte job fits beside them.
+    const f = job('f', 500);
+    await target.insert(f);
+    now += 10;
+    await finish(target, f);
+    expect(await target.get('c')).toBeDefined();
+    expect(await target.get('e')).toBeDefined();
+    expect(await target.get('f')).toBeDefined();
+  });
+
+  it('counts a buffer shared by identical images once, and forgets the bytes of jobs past their retention', async () => {
+    const target = store({ retentionMs: 1000, maxRetainedBytes: 2000 });
+    const shared = Buffer.alloc(1500);
+    const twin = job('twin');
+    const result = twin.results[0] as StoredJob['results'][number];
+    twin.results = [
+      { ...result, image: { mimeType: 'image/png', bytes: shared } },
+      { ...result, id: '0-1', image: { mimeType: 'image/png', bytes: shared } },
+    ];
+    await target.insert(twin);
+    await finish(target, twin);
+    // 1500 bytes, not 3000: the next small job does not push it out.
+    const small = job('small', 400);
+    await target.insert(small);
+    await finish(target, small);
+    expect(await target.get('twin')).toBeDefined();
+
+    // Once both have expired, their bytes no longer count: a 1900-byte job and a 100-byte one fit together.
+    now += 1001;
+    for (const [id, bytes] of [
+      ['big', 1900],
+      ['tiny', 100],
+    ] as const) {
+      const stored = job(id, bytes);
+      await target.insert(stored);
+      await finish(target, stored);
+    }
+    expect(await target.get('twin')).toBeUndefined();
+    expect(await target.get('big')).toBeDefined();
+    expect(await target.get('tiny')).toBeDefined();
+  });
+
+  it('never drops a running job, however full the store is', async () => {
+    const target = store({ maxRetained: 1, maxRetainedBytes: 1000 });
+    const running = job('running', 5000);
+    await target.insert(running);
+    for (const id of ['x', 'y', 'z']) {
+      const stored = job(id, 900);
+      await target.insert(stored);
+      now += 10;
+      await finish(target, stored);
+    }
+    expect(await target.get('running')).toBeDefined();
+    expect(await target.get('x')).toBeUndefined();
+    expect(await target.get('y')).toBeUndefined();
+    expect(await target.get('z')).toBeDefined();
+    expect(target.size).toBe(2);
+  });
+
   it('replays events from the first to a late follower, then follows live ones to the end', async () => {
     const target = store();
     await target.insert(job('j'));

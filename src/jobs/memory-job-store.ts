@@ -15,6 +15,14 @@ interface Entry {
   job: StoredJob;
   /** Image bytes the job holds, counted once it has finished. */
   bytes: number;
+  /**
+   * When the store saw the job finish, by its own clock, so that finish order and time order agree and expiry can
+   * stop at the first job still within its retention.
+   */
+  finishedAt?: number;
+  /** Neighbours in the list of finished jobs, in finish order. */
+  older?: Entry;
+  newer?: Entry;
   events: GenerationEvent[];
   /** Woken when an event is appended. */
   listeners: Set<() => void>;
@@ -22,11 +30,24 @@ interface Entry {
 
 /**
  * Jobs of this process, in memory. Memory stays bounded under steady use: finished jobs leave after the retention
- * time or when more than `maxRetained` are kept. A subscriber is a cursor over the job's one event log, so a slow
- * subscriber costs no copy of the events.
+ * time or when more than `maxRetained` (or more than `maxRetainedBytes` of images) are kept. A subscriber is a cursor
+ * over the job's one event log, so a slow subscriber costs no copy of the events.
+ *
+ * Finished jobs are kept in the order they finished, with a running total of their bytes, so that the oldest is
+ * always at the front: starting or finishing a job costs the same whether 10 or 100,000 finished jobs are kept.
  */
 export class MemoryJobStore implements JobStore {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Finished jobs as a list in finish order, linked through their entries: appending, dropping the oldest and removing
+   * one from the middle all cost the same however many are kept. (A Map's insertion order would do, but V8 leaves a
+   * hole per deleted key until it rehashes, so finding its first key again and again gets slower as it grows.)
+   */
+  private oldest: Entry | undefined;
+  private newest: Entry | undefined;
+  private finishedCount = 0;
+  /** Image bytes of every finished job together. */
+  private finishedBytes = 0;
   /** Subscribers waiting for a job id that is not known yet. */
   private readonly awaited = new Map<string, Set<() => void>>();
   private readonly now: () => number;
@@ -34,14 +55,14 @@ export class MemoryJobStore implements JobStore {
 
   constructor(private readonly options: MemoryJobStoreOptions) {
     this.now = options.now ?? Date.now;
-    this.sweeper = setInterval(() => this.sweep(), Math.min(options.retentionMs, 60_000));
+    this.sweeper = setInterval(() => this.dropExpired(), Math.min(options.retentionMs, 60_000));
     this.sweeper.unref();
   }
 
   async insert(job: StoredJob): Promise<StoredJob> {
     const existing = this.entries.get(job.id);
     if (existing) return existing.job;
-    this.sweep();
+    this.dropExpired();
     this.entries.set(job.id, { job, bytes: 0, events: [], listeners: new Set() });
     const waiting = this.awaited.get(job.id);
     this.awaited.delete(job.id);
@@ -51,8 +72,8 @@ export class MemoryJobStore implements JobStore {
 
   async get(id: string): Promise<StoredJob | undefined> {
     const entry = this.entries.get(id);
-    if (entry && this.expired(entry.job)) {
-      this.entries.delete(id);
+    if (entry && this.expired(entry)) {
+      this.remove(id, entry);
       return undefined;
     }
     return entry?.job;
@@ -64,9 +85,17 @@ export class MemoryJobStore implements JobStore {
     entry.job = { ...entry.job, ...state };
     if (state.finishedAt !== null) {
       // Identical requests share one buffer: count each once.
-      const buffers = new Set(state.results.flatMap((result) => (result.image ? [result.image.bytes] : [])));
-      entry.bytes = [...buffers].reduce((sum, buffer) => sum + buffer.length, 0);
-      this.sweep();
+      const buffers = new Set<Buffer>();
+      for (const result of state.results) if (result.image) buffers.add(result.image.bytes);
+      let bytes = 0;
+      for (const buffer of buffers) bytes += buffer.length;
+      // Finishing twice (it should not happen) moves the job to the back rather than counting it twice.
+      this.unlink(entry);
+      entry.bytes = bytes;
+      entry.finishedAt = this.now();
+      this.append(entry);
+      this.dropExpired();
+      this.evictOverBudget();
     }
   }
 
@@ -133,28 +162,59 @@ export class MemoryJobStore implements JobStore {
     });
   }
 
-  private expired(job: StoredJob): boolean {
-    return job.finishedAt !== null && this.now() - job.finishedAt.getTime() > this.options.retentionMs;
+  private expired(entry: Entry): boolean {
+    return entry.finishedAt !== undefined && this.now() - entry.finishedAt > this.options.retentionMs;
   }
 
-  private sweep(): void {
-    const finished: Entry[] = [];
-    for (const [id, entry] of this.entries) {
-      // A job with a subscriber still reading is kept until the subscriber is done.
-      if (this.expired(entry.job) && entry.listeners.size === 0) this.entries.delete(id);
-      else if (entry.job.finishedAt !== null) finished.push(entry);
+  private remove(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    this.unlink(entry);
+  }
+
+  private append(entry: Entry): void {
+    entry.older = this.newest;
+    entry.newer = undefined;
+    if (this.newest) this.newest.newer = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+    this.finishedCount += 1;
+    this.finishedBytes += entry.bytes;
+  }
+
+  /** Takes the entry out of the finished list; nothing happens when it is not in it. */
+  private unlink(entry: Entry): void {
+    if (entry !== this.oldest && entry.older === undefined) return;
+    if (entry.older) entry.older.newer = entry.newer;
+    else this.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else this.newest = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
+    this.finishedCount -= 1;
+    this.finishedBytes -= entry.bytes;
+  }
+
+  /** Drops finished jobs past their retention, from the oldest; stops at the first one still within it. */
+  private dropExpired(): void {
+    let entry = this.oldest;
+    while (entry && this.expired(entry)) {
+      const newer = entry.newer;
+      // A job with a subscriber still reading is kept until the subscriber is done; a later sweep tries again.
+      if (entry.listeners.size === 0) this.remove(entry.job.id, entry);
+      entry = newer;
     }
-    let bytes = finished.reduce((sum, entry) => sum + entry.bytes, 0);
+  }
+
+  /** Drops the oldest finished jobs while more than `maxRetained`, or more bytes than `maxRetainedBytes`, are kept. */
+  private evictOverBudget(): void {
     const maxBytes = this.options.maxRetainedBytes ?? Infinity;
-    if (finished.length <= this.options.maxRetained && bytes <= maxBytes) return;
-    finished.sort((a, b) => (a.job.finishedAt?.getTime() ?? 0) - (b.job.finishedAt?.getTime() ?? 0));
-    let count = finished.length;
     // The newest finished job stays whatever its size: its client is about to read it.
-    for (const entry of finished.slice(0, -1)) {
-      if (count <= this.options.maxRetained && bytes <= maxBytes) break;
-      this.entries.delete(entry.job.id);
-      count -= 1;
-      bytes -= entry.bytes;
+    while (
+      this.oldest &&
+      this.oldest !== this.newest &&
+      (this.finishedCount > this.options.maxRetained || this.finishedBytes > maxBytes)
+    ) {
+      this.remove(this.oldest.job.id, this.oldest);
     }
   }
 }
