@@ -108,6 +108,9 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     },
     // Array batching stays off: one operation per request, so every limit above applies to each.
     batching: false,
+    // The HTTP handler has already read the body within MAX_BODY_BYTES (413 beyond it) before Yoga sees the request;
+    // Yoga's own limit would pipe that buffer through a second stream and rebuild the Request for nothing.
+    maxRequestBodySize: false,
     // Every request that reaches GraphQL has passed the access check, which named its tenant; /health runs nothing.
     context: ({ req, owner, tenant }) => ({
       jobs,

@@ -44,7 +44,11 @@ export function createHttpHandler(
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     for (const route of openRoutes) if (await route(request, response)) return;
-    if (OPEN_YOGA_PATHS.has(pathOf(request))) return void (await yoga(request, response, {}));
+    // This is the only body limit (Yoga's own is off): every request that reaches Yoga passes through it first.
+    if (OPEN_YOGA_PATHS.has(pathOf(request))) {
+      if (await readBodyWithin(request, response, maxBodyBytes)) await yoga(request, response, {});
+      return;
+    }
 
     const decision =
       request.method === 'OPTIONS' ? { owner: 'preflight', tenant: 'preflight' } : access.authorize(request);
