@@ -109,18 +109,23 @@ export class BatchTracker {
   }
 
   progress(): Progress {
-    const stats = this.stats();
-    const newest = [...this.inFlight.values()].at(-1);
+    return this.progressOf(this.stats());
+  }
+
+  private progressOf(stats: GenerationStats): Progress {
+    let newest: string | null = null;
+    for (const prompt of this.inFlight.values()) newest = prompt;
     return {
       completed: stats.successful + stats.failed + stats.cancelled,
       total: stats.total,
       errors: stats.failed,
-      current: newest ?? null,
+      current: newest,
     };
   }
 
   private emit(image: ImageResult): void {
     if (!this.onProgress) return;
-    this.onProgress({ image, progress: this.progress(), stats: this.stats() });
+    const stats = this.stats();
+    this.onProgress({ image, progress: this.progressOf(stats), stats });
   }
 }

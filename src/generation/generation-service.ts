@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { ProviderError } from '../providers/provider-error.js';
 import type { ImageProvider } from '../providers/types.js';
 import { BatchTracker } from './batch-tracker.js';
-import { imageBatchSchema, roundDimensions, type ImageLimits } from './image-limits.js';
+import { imageBatchSchema, isCheckedBatch, roundDimensions, type ImageLimits } from './image-limits.js';
 import { InvalidInputError } from './input-error.js';
 import { decideRetry, DEFAULT_BACKOFF, type RetryBudget, type RetrySettings } from './retry-policy.js';
 import type { BatchOptions, BatchResult, Dimensions, ImageError, ImageRequest, ImageResult } from './types.js';
@@ -95,8 +95,12 @@ export class GenerationService {
     return this.options.limiter.snapshot();
   }
 
-  /** Checks a batch against the limits; throws InvalidInputError naming each bad field and its limit. */
-  validate(requests: readonly ImageRequest[]): ImageRequest[] {
+  /**
+   * Checks a batch against the limits; throws InvalidInputError naming each bad field and its limit. A batch already
+   * checked under the same limits (the GraphQL layer's, or this method's own answer) is answered as it is.
+   */
+  validate(requests: readonly ImageRequest[]): readonly ImageRequest[] {
+    if (isCheckedBatch(requests, this.options.limits)) return requests;
     const parsed = this.batchSchema.safeParse(requests);
     if (!parsed.success) throw InvalidInputError.fromZod(parsed.error, 'images');
     return parsed.data;
@@ -107,13 +111,15 @@ export class GenerationService {
     const batchId = batchOptions.batchId ?? `batch-${++this.batchCounter}`;
     const tasks = this.groupIdenticalRequests(valid);
     const onProgress = batchOptions.onProgress;
+    // Every member of a task but its first shares the first one's upstream call.
+    const sharing = new Set(tasks.flatMap((task) => task.memberIndexes.slice(1)));
     const tracker = new BatchTracker(
       valid.map((request, index) => ({
         id: request.id,
         prompt: request.prompt,
         requestedDimensions: { width: request.width, height: request.height },
         dimensions: roundDimensions(request, this.options.limits),
-        deduplicated: tasks.some((task) => task.memberIndexes.indexOf(index) > 0),
+        deduplicated: sharing.has(index),
       })),
       onProgress &&
         ((event) => {
@@ -306,9 +312,19 @@ export class GenerationService {
 
   /** One upstream call under `permit`, which it releases with what the upstream answered. */
   private async attempt(task: UniqueTask, context: BatchContext, permit: UpstreamPermit) {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.options.upstreamTimeoutMs);
-    const signal = AbortSignal.any([context.stop.signal, timeout.signal]);
+    // One controller per attempt, aborted by the batch's stop or by the timeout. (AbortSignal.any would do the same
+    // with two controllers, weak references and a finalizer per attempt; this is a listener and a timer.)
+    const abort = new AbortController();
+    const signal = abort.signal;
+    const stop = context.stop.signal;
+    let timedOut = false;
+    const onStop = () => abort.abort(stop.reason);
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.options.upstreamTimeoutMs);
     const startedAt = performance.now();
     const finished = (outcome: string) =>
       this.options.observer?.attemptFinished?.(performance.now() - startedAt, outcome);
@@ -328,7 +344,7 @@ export class GenerationService {
       finished(
         context.stop.signal.aborted
           ? 'cancelled'
-          : timeout.signal.aborted
+          : timedOut
             ? 'timeout'
             : error instanceof ProviderError
               ? error.reason
@@ -340,7 +356,7 @@ export class GenerationService {
       }
       permit.release(context.stop.signal.aborted && !context.fatal ? { kind: 'other' } : outcomeOf(error));
       if (context.stop.signal.aborted && context.fatal !== error) throw STOPPED;
-      if (timeout.signal.aborted) {
+      if (timedOut) {
         throw new ProviderError(`The image service did not answer within ${this.options.upstreamTimeoutMs} ms.`, {
           code: 'TIMEOUT',
           retryable: true,
@@ -350,6 +366,7 @@ export class GenerationService {
       throw error;
     } finally {
       clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
     }
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Dimensions } from './types.js';
+import type { Dimensions, ImageRequest } from './types.js';
 
 /** The bounds a request must keep; one object serves the generation service and the GraphQL validation alike. */
 export interface ImageLimits {
@@ -59,7 +59,27 @@ export function imageRequestSchema(limits: ImageLimits) {
   });
 }
 
-/** Zod schema of a whole batch: size bounds and ids unique within the batch. */
+/** Batches imageBatchSchema accepted, each with the limits it was checked against. */
+const checkedBatches = new WeakMap<readonly ImageRequest[], ImageLimits>();
+
+/**
+ * Whether `requests` is a batch that imageBatchSchema accepted under the same limits. Such a batch is frozen, so it is
+ * still what was checked: the GraphQL layer validates a mutation's input, and the job manager and the generation
+ * service take its batch on without running the same schema again.
+ */
+export function isCheckedBatch(requests: readonly ImageRequest[], limits: ImageLimits): boolean {
+  const checked = checkedBatches.get(requests);
+  return (
+    checked !== undefined &&
+    (checked === limits ||
+      (checked.minSide === limits.minSide &&
+        checked.maxSide === limits.maxSide &&
+        checked.maxPromptLength === limits.maxPromptLength &&
+        checked.maxBatchSize === limits.maxBatchSize))
+  );
+}
+
+/** Zod schema of a whole batch: size bounds and ids unique within the batch. Its output is frozen (see isCheckedBatch). */
 export function imageBatchSchema(limits: ImageLimits) {
   return z
     .array(imageRequestSchema(limits))
@@ -79,5 +99,11 @@ export function imageBatchSchema(limits: ImageLimits) {
           });
         }
       });
+    })
+    .transform((images): readonly ImageRequest[] => {
+      for (const image of images) Object.freeze(image);
+      const batch = Object.freeze(images);
+      checkedBatches.set(batch, limits);
+      return batch;
     });
 }
