@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 export interface HardeningOptions {
   /** When the schema is not public, "Did you mean ...?" hints would leak it: they are hidden. */
@@ -109,21 +109,20 @@ function hideSuggestions(): Plugin {
 const LONGEST_MESSAGE = 1000;
 
 /**
+ * Over HTTP, a body up to this size is coerced by the executor alone: its variable errors, however many, quote at most
+ * this much each, and are cut to the first below. A larger body, or an operation over WebSocket (whose size is not
+ * known here), is checked first, stopping at the first error.
+ */
+const CHECK_FIRST_ABOVE_BYTES = 16 * 1024;
+
+/**
  * graphql-js reports up to 50 variable errors, and each quotes the whole invalid value: 1 MiB of unknown input fields
- * would come back as 50 MiB of messages after seconds of work. Variables are coerced here first, stopping at the
- * first error, whose message keeps its start and its end (what was wrong) and drops the middle of the quoted value.
+ * would come back as 50 MiB of messages after seconds of work. A large input is coerced here first, stopping at the
+ * first error; a small one (nearly every request) is coerced once, by the executor. Either way the answer holds one
+ * error, whose message keeps its start and its end (what was wrong) and drops the middle of the quoted value.
  */
 function checkVariablesFirst(): Plugin {
-  const firstError = (args: ExecutionArgs): GraphQLError | undefined => {
-    // Over HTTP, as Yoga's executor does for these errors: 400 for application/graphql-response+json.
-    const overHttp = (args.contextValue as { request?: unknown } | undefined)?.request !== undefined;
-    const operation = getOperationAST(args.document, args.operationName ?? undefined);
-    if (!operation?.variableDefinitions?.length) return undefined;
-    const { errors } = getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {}, {
-      maxErrors: 1,
-    });
-    const error = errors?.[0];
-    if (!error) return undefined;
+  const shorten = (error: GraphQLError, overHttp: boolean): GraphQLError => {
     const half = LONGEST_MESSAGE / 2 - 10;
     const message =
       error.message.length <= LONGEST_MESSAGE
@@ -131,19 +130,55 @@ function checkVariablesFirst(): Plugin {
         : `${error.message.slice(0, half)} … ${error.message.slice(-half)}`;
     return new GraphQLError(message, {
       nodes: error.nodes,
+      // Over HTTP, as Yoga's executor does for these errors: 400 for application/graphql-response+json.
       extensions: { ...error.extensions, ...(overHttp ? { http: { status: 400 } } : {}) },
     });
   };
+  const firstError = (args: ExecutionArgs, overHttp: boolean): GraphQLError | undefined => {
+    const operation = getOperationAST(args.document, args.operationName ?? undefined);
+    if (!operation?.variableDefinitions?.length) return undefined;
+    const { errors } = getVariableValues(args.schema, operation.variableDefinitions, args.variableValues ?? {}, {
+      maxErrors: 1,
+    });
+    const error = errors?.[0];
+    return error ? shorten(error, overHttp) : undefined;
+  };
+  /** The request's body as the HTTP handler read it; undefined over WebSocket, where nothing says how big it was. */
+  const httpBodyBytes = (args: ExecutionArgs): number | undefined => {
+    const context = args.contextValue as { request?: unknown; req?: { body?: { length?: number } } } | undefined;
+    if (context?.request === undefined) return undefined;
+    return context.req?.body?.length ?? 0;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const error = firstError(args);
+      const bodyBytes = httpBodyBytes(args);
+      const overHttp = bodyBytes !== undefined;
+      if (bodyBytes !== undefined && bodyBytes <= CHECK_FIRST_ABOVE_BYTES) {
+        return {
+          onExecuteDone({ result, setResult }) {
+            if (isAsyncIterable(result)) return;
+            // Variables that did not coerce: the executor stopped before running anything, so there is no data.
+            const first = result.errors?.[0];
+            if (result.data === undefined && first && result.errors?.every(isVariableError)) {
+              setResult({ errors: [shorten(first, overHttp)] });
+            }
+          },
+        };
+      }
+      const error = firstError(args, overHttp);
       if (error) setResultAndStopExecution({ errors: [error] });
+      return undefined;
     },
+    // A subscription coerces its variables once for all its events, so checking first costs little.
     onSubscribe({ args, setResultAndStopExecution }) {
-      const error = firstError(args);
+      const error = firstError(args, httpBodyBytes(args) !== undefined);
       if (error) setResultAndStopExecution({ errors: [error] });
     },
   };
+}
+
+function isVariableError(error: GraphQLError): boolean {
+  return error.message.startsWith('Variable "$') || error.message.startsWith('Too many errors processing variables');
 }
 
 function withoutSyntaxPrefix(message: string): string {
