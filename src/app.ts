@@ -21,6 +21,7 @@ import { createImageRoute } from './server/image-route.js';
 import { createHttpHandler, type ServerContext } from './server/http-handler.js';
 import { ImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
+import { useSharedSubscriptionExecution } from './server/shared-subscription-execution.js';
 import { pathOf, type Route } from './server/routes.js';
 import { createSseModeRoute } from './server/sse-modes.js';
 import { attachWebSocketServer } from './server/websocket-server.js';
@@ -85,6 +86,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     ...hardeningPlugins({ introspection: config.introspection, maxBatchSize: config.images.maxBatchSize }),
     useImageQuota({ quota, maxBatchSize: config.images.maxBatchSize }),
     metrics.yogaPlugin,
+    // Progress fan-out: one execution per event and selection, whatever the number of subscribers.
+    useSharedSubscriptionExecution(),
   ];
   if (!config.introspection) {
     plugins.push({ onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule) });
