@@ -362,8 +362,8 @@ export const memory: Scenario<MemoryResult> = {
     const evicted = retention?.batches.find((batch) => batch.firstBatchImageStatus === 404);
     return `Batches of ${memory.side}x${memory.side} images at ~${(memory.imageBytes / 1e6).toFixed(1)} MB each (incompressible JPEG), every strategy handing its caller
 one data URL per image. The server and each client run in fresh processes of their own; fake latency ${memory.latencyMs} ms,
-GENERATION_CONCURRENCY ${memory.generationConcurrency}. Server RSS sampled every 10 ms; the client's peak is its process's maxRSS. Idle RSS includes
-tsx. "Client keeps after GC" is its heap plus external memory after a full GC at the end, while it still holds what
+GENERATION_CONCURRENCY ${memory.generationConcurrency}. Server RSS sampled every 10 ms; the client's peak is its process's maxRSS. The server runs
+compiled (results from before 2026-11-30 ran it under tsx, whose loader is in their idle RSS). "Client keeps after GC" is its heap plus external memory after a full GC at the end, while it still holds what
 it keeps. ${memory.images} images weigh ${memory.sizes.rawMiB} MiB as bytes (${(memory.imageBytes / MIB).toFixed(2)} MiB each) and ${memory.sizes.dataUrlsMiB} MiB as data URLs (${(memory.sizes.dataUrlsMiB / memory.images).toFixed(2)} MiB each).
 No API_TOKENS in the bench; with tokens, the image urls take the same bearer token as /graphql.
 

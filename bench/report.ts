@@ -154,9 +154,10 @@ npm run bench -- --report              # only rebuild this page from bench/resul
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" npm run bench -- --only overhead   # profile the server
 \`\`\`
 Each scenario writes \`bench/results/<scenario>.json\`; this page is rebuilt from every JSON file present. The server
-runs as \`npm start\` runs it (\`node --import tsx src/main.ts\`, started by test/support/server-process.ts, with
-bench/support/server-usage.ts loaded beside it to report CPU and memory), configured by the same environment
-variables (LOG_LEVEL=silent, QUOTA_IMAGES_PER_MINUTE=0).
+runs as \`npm start\` runs it: compiled (\`npm run bench\` runs \`npm run build\` first), \`node dist/main.js\`, started
+by test/support/server-process.ts with bench/support/server-usage.ts (compiled too) loaded beside it to report CPU and
+memory, configured by the same environment variables (LOG_LEVEL=silent, QUOTA_IMAGES_PER_MINUTE=0).
+\`BENCH_SERVER_ENTRY=/path/to/other/dist/main.js\` measures another build (an older commit's) the same way.
 `,
     ...ran.map(({ scenario, stamped }) => `## ${scenario.title}\n${scenario.report(stamped.result)}`),
   ];

@@ -14,6 +14,7 @@ import { rateLimited } from './rate-limited.js';
 import { loadAverage, machine, type Scenario, saveResult, writeReport } from './report.js';
 import { serverOverhead } from './server-overhead.js';
 import { sideBySide } from './side-by-side.js';
+import { buildProject } from './support/compile.js';
 
 /** The registry: run and reported in this order. */
 const SCENARIOS: ReadonlyArray<Scenario<unknown>> = [
@@ -41,6 +42,8 @@ function chosenScenarios(argv: readonly string[]): ReadonlyArray<Scenario<unknow
 }
 
 const scenarios = chosenScenarios(process.argv.slice(2));
+// The server is measured as `npm start` runs it: compiled, from dist/ (BENCH_SERVER_ENTRY may name another build).
+if (scenarios.length > 0 && !process.env.BENCH_SERVER_ENTRY) buildProject();
 const host = machine();
 console.log(`benchmarks on ${host.cpuModel}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node}`);
 if (loadAverage() > host.cores / 2) {

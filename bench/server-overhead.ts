@@ -1,109 +1,175 @@
 /**
  * Scenario 3, server overhead: the fake Together answers at once (latency 0) with tiny images, so what is measured
- * is the server itself. (i) Throughput: 50 clients, each sending generateWorksheetImages for 4 images again and again
- * for a fixed time; images per second and the server process's CPU milliseconds per image. (ii) Progress fan-out:
- * 200 WebSocket subscribers follow the same jobs; the latency of each SUCCEEDED event from the moment the upstream
- * answered that image to the moment a subscriber's callback ran.
+ * is the server itself, beside the floor: a minimal graphql-yoga server (bench/support/floor-server.ts) doing the same
+ * operations with the same upstream calls and nothing else, measured in the same run. Both run compiled.
+ * (i) Throughput: 50 clients, each sending generateWorksheetImages for 4 images again and again for a fixed time;
+ * images per second and the server process's CPU milliseconds per image, the project's with its job store full
+ * (JOB_MAX_RETAINED finished jobs kept before the window opens) and empty (JOB_MAX_RETAINED=1).
+ * (ii) Progress fan-out: WebSocket subscribers follow the same jobs; the latency of each SUCCEEDED event from the
+ * moment the upstream answered that image to the moment a subscriber's callback ran, at 10 subscribers with 50 ms of
+ * upstream latency and at 200 with none.
  */
 import { createClient, type Client } from 'graphql-ws';
 import { Agent, request } from 'undici';
 import WebSocket from 'ws';
 import { expectedImageBytes, startFakeTogether } from '../test/support/fake-together.js';
 import { batchImages, generateMutation, postGraphQL, type GeneratedJob } from './support/clients.js';
+import { fileURLToPath } from 'node:url';
+import { compileForNode } from './support/compile.js';
 import { cpuMillisBetween, startServerChild } from './support/server-child.js';
-import { type Scenario, table } from './report.js';
+import { type Scenario, table, verdict } from './report.js';
 import { mebibytes, percentile, round } from './support/statistics.js';
+
+export interface ThroughputResult {
+  clients: number;
+  imagesPerMutation: number;
+  generationConcurrency: number;
+  /** JOB_MAX_RETAINED (the floor keeps no jobs: 0). */
+  retainedJobs: number;
+  /** Mutations finished before the window opened: at least retainedJobs, so the store is full. */
+  warmUpMutations: number;
+  warmUpMs: number;
+  windowMs: number;
+  mutations: number;
+  images: number;
+  failedImages: number;
+  imagesPerSecond: number;
+  cpuMsPerImage: number;
+  /** Server process CPU over the window, as a share of one core. */
+  serverCpuCores: number;
+  /** This process (the fake Together and the 50 clients) over the same window, as a share of one core. */
+  loadGeneratorCpuCores: number;
+  mutationLatencyMs: { p50: number; p99: number };
+}
 
 export interface ServerOverheadResult {
   scenario: 'server-overhead';
-  throughput: {
-    clients: number;
-    imagesPerMutation: number;
-    generationConcurrency: number;
-    warmUpMs: number;
-    windowMs: number;
-    mutations: number;
-    images: number;
-    failedImages: number;
-    imagesPerSecond: number;
-    cpuMsPerImage: number;
-    /** Server process CPU over the window, as a share of one core. */
-    serverCpuCores: number;
-    /** This process (the fake Together and the 50 clients) over the same window, as a share of one core. */
-    loadGeneratorCpuCores: number;
-    mutationLatencyMs: { p50: number; p99: number };
-  };
-  progress: {
-    subscribers: number;
-    /** Jobs measured (one at a time in this scenario). */
-    rounds: number;
-    imagesPerRound: number;
-    generationConcurrency: number;
-    /** SUCCEEDED events received, over all subscribers. */
-    samples: number;
-    /** Every event received, all kinds. */
-    eventsDelivered: number;
-    missingEvents: number;
-    latencyMs: { p50: number; p90: number; p99: number; max: number };
-    cpuMsPerThousandEvents: number;
-    /** Recorded since the load test shares this measurement; older results lack them. */
-    jobsAtOnce?: number;
-    upstreamLatencyMs?: number;
-    errors?: number;
-    firstErrors?: string[];
-    imagesPerSecond?: number;
-    serverPeakRssMiB?: number;
+  /** The project, job store full. */
+  throughput: ThroughputResult;
+  /** The project, JOB_MAX_RETAINED=1: what the store's bookkeeping costs when it keeps (almost) nothing. */
+  throughputEmptyStore?: ThroughputResult;
+  /** 200 subscribers, upstream latency 0. */
+  progress: ProgressMeasurement;
+  /** 10 subscribers, upstream latency 50 ms. */
+  progressModerate?: ProgressMeasurement;
+  /** The same measurements of the minimal graphql-yoga server, in the same run. */
+  floor?: {
+    throughput: ThroughputResult;
+    progress: ProgressResult;
+    progressModerate: ProgressResult;
   };
 }
 
-export type ProgressResult = Required<ServerOverheadResult['progress']>;
+export interface ProgressMeasurement {
+  subscribers: number;
+  /** Jobs measured (one at a time in this scenario). */
+  rounds: number;
+  imagesPerRound: number;
+  generationConcurrency: number;
+  /** SUCCEEDED events received, over all subscribers. */
+  samples: number;
+  /** Every event received, all kinds. */
+  eventsDelivered: number;
+  missingEvents: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  cpuMsPerThousandEvents: number;
+  /** Recorded since the load test shares this measurement; older results lack them. */
+  jobsAtOnce?: number;
+  upstreamLatencyMs?: number;
+  errors?: number;
+  firstErrors?: string[];
+  imagesPerSecond?: number;
+  serverPeakRssMiB?: number;
+}
 
-export interface ServerOverheadOptions extends ProgressOptions {
+export type ProgressResult = Required<ProgressMeasurement>;
+
+export interface ServerOverheadOptions {
   clients?: number;
   imagesPerMutation?: number;
   warmUpMs?: number;
   windowMs?: number;
   throughputConcurrency?: number;
+  /** JOB_MAX_RETAINED for the full-store run (the server's default, 1000, unless set). */
+  retainedJobs?: number;
 }
+
+const FLOOR_SOURCE = fileURLToPath(new URL('./support/floor-server.ts', import.meta.url));
 
 export async function runServerOverhead(options: ServerOverheadOptions = {}): Promise<ServerOverheadResult> {
-  const throughput = await measureThroughput(options);
-  const progress = await measureProgress(options);
-  return { scenario: 'server-overhead', throughput, progress };
+  const floorEntry = await compileForNode(FLOOR_SOURCE);
+  const retainedJobs = options.retainedJobs ?? 1000;
+  // Floor and project alternate, so that a change in the machine's load touches both alike.
+  const floorThroughput = await measureThroughput(options, { entry: floorEntry, retainedJobs: 0, label: 'floor' });
+  const throughput = await measureThroughput(options, { retainedJobs, label: 'project, store full' });
+  const throughputEmptyStore = await measureThroughput(options, { retainedJobs: 1, label: 'project, store empty' });
+  const moderate = { subscribers: 10, upstreamLatencyMs: 50 };
+  const floorModerate = await measureProgress({ ...moderate, entry: floorEntry, label: 'floor' });
+  const progressModerate = await measureProgress({ ...moderate, label: 'project' });
+  const floorProgress = await measureProgress({ subscribers: 200, entry: floorEntry, label: 'floor' });
+  const progress = await measureProgress({ subscribers: 200, label: 'project' });
+  return {
+    scenario: 'server-overhead',
+    throughput,
+    throughputEmptyStore,
+    progress,
+    progressModerate,
+    floor: { throughput: floorThroughput, progress: floorProgress, progressModerate: floorModerate },
+  };
 }
 
-async function measureThroughput(options: ServerOverheadOptions): Promise<ServerOverheadResult['throughput']> {
+async function measureThroughput(
+  options: ServerOverheadOptions,
+  target: { entry?: string; retainedJobs: number; label: string },
+): Promise<ThroughputResult> {
   const clients = options.clients ?? 50;
   const imagesPerMutation = options.imagesPerMutation ?? 4;
-  const warmUpMs = options.warmUpMs ?? 2000;
+  const minimumWarmUpMs = options.warmUpMs ?? 2000;
   const windowMs = options.windowMs ?? 8000;
   const generationConcurrency = options.throughputConcurrency ?? 32;
+  const { retainedJobs } = target;
 
   const fake = await startFakeTogether({ latencyMs: 0 });
   const server = await startServerChild({
     upstreamUrl: fake.url,
     apiKey: fake.apiKey,
-    environment: { GENERATION_CONCURRENCY: String(generationConcurrency) },
+    ...(target.entry ? { entry: target.entry } : {}),
+    environment: {
+      GENERATION_CONCURRENCY: String(generationConcurrency),
+      ...(retainedJobs > 0 ? { JOB_MAX_RETAINED: String(retainedJobs) } : {}),
+    },
   });
   try {
     const started = performance.now();
-    const windowStart = started + warmUpMs;
-    const windowEnd = windowStart + windowMs;
+    // The window opens once the warm-up has lasted its minimum and filled the store (one job per mutation).
+    let windowStart = Number.POSITIVE_INFINITY;
+    let windowEnd = Number.POSITIVE_INFINITY;
+    let warmUpMutations = 0;
     let before: Awaited<ReturnType<typeof server.usage>> | undefined;
     let after: Awaited<ReturnType<typeof server.usage>> | undefined;
     let ownBefore: NodeJS.CpuUsage | undefined;
     let ownAfter: NodeJS.CpuUsage | undefined;
-    const marks = [
-      setTimeout(() => {
-        fake.reset();
-        ownBefore = process.cpuUsage();
-        void server.usage().then((usage) => (before = usage));
-      }, warmUpMs),
-      setTimeout(() => {
-        ownAfter = process.cpuUsage(ownBefore);
-        void server.usage().then((usage) => (after = usage));
-      }, warmUpMs + windowMs),
-    ];
+    const marks: NodeJS.Timeout[] = [];
+    const openWindow = () => {
+      windowStart = performance.now();
+      windowEnd = windowStart + windowMs;
+      fake.reset();
+      ownBefore = process.cpuUsage();
+      void server.usage().then((usage) => (before = usage));
+      marks.push(
+        setTimeout(() => {
+          ownAfter = process.cpuUsage(ownBefore);
+          void server.usage().then((usage) => (after = usage));
+        }, windowMs),
+      );
+    };
+    const warmedUp = () => performance.now() - started >= minimumWarmUpMs && warmUpMutations >= retainedJobs;
+    marks.push(
+      setTimeout(function check() {
+        if (warmedUp()) openWindow();
+        else marks.push(setTimeout(check, 20));
+      }, minimumWarmUpMs),
+    );
     const latencies: number[] = [];
     let mutations = 0;
     let images = 0;
@@ -135,6 +201,7 @@ async function measureThroughput(options: ServerOverheadOptions): Promise<Server
         const job = await mutate(batch);
         const received = performance.now();
         if (!job) return;
+        if (sent < windowStart) warmUpMutations += 1;
         // Only mutations that ran wholly inside the window count, so warm-up and the tail do not blur the rate.
         if (sent >= windowStart && received <= windowEnd) {
           mutations += 1;
@@ -150,11 +217,13 @@ async function measureThroughput(options: ServerOverheadOptions): Promise<Server
     while (!after || !before || !ownAfter) await new Promise((resolve) => setTimeout(resolve, 10));
     const cpuMs = cpuMillisBetween(before, after);
     const ownCpuMs = (ownAfter.user + ownAfter.system) / 1000;
-    const result = {
+    const result: ThroughputResult = {
       clients,
       imagesPerMutation,
       generationConcurrency,
-      warmUpMs,
+      retainedJobs,
+      warmUpMutations,
+      warmUpMs: Math.round(windowStart - started),
       windowMs,
       mutations,
       images,
@@ -166,7 +235,7 @@ async function measureThroughput(options: ServerOverheadOptions): Promise<Server
       mutationLatencyMs: { p50: round(percentile(latencies, 50), 1), p99: round(percentile(latencies, 99), 1) },
     };
     console.log(
-      `  server overhead: ${result.imagesPerSecond} images/s with ${clients} clients, ${result.cpuMsPerImage} CPU ms per image, ` +
+      `  ${target.label}: ${result.imagesPerSecond} images/s with ${clients} clients, ${result.cpuMsPerImage} CPU ms per image, ` +
         `mutation p50 ${result.mutationLatencyMs.p50} ms p99 ${result.mutationLatencyMs.p99} ms, ` +
         `server ${result.serverCpuCores} cores, load generator ${result.loadGeneratorCpuCores} cores`,
     );
@@ -213,6 +282,10 @@ export interface ProgressOptions {
   durationMs?: number;
   upstreamLatencyMs?: number;
   generationConcurrency?: number;
+  /** The compiled server to measure: the project's unless given (the floor's, say). */
+  entry?: string;
+  /** Names the server in the console output. */
+  label?: string;
 }
 
 /**
@@ -238,6 +311,7 @@ export async function measureProgress(options: ProgressOptions = {}): Promise<Pr
   const server = await startServerChild({
     upstreamUrl: fake.url,
     apiKey: fake.apiKey,
+    ...(options.entry ? { entry: options.entry } : {}),
     environment: { GENERATION_CONCURRENCY: String(generationConcurrency) },
   });
   const clients: Client[] = [];
@@ -304,7 +378,7 @@ export async function measureProgress(options: ProgressOptions = {}): Promise<Pr
       serverPeakRssMiB: mebibytes(after.maxRssBytes),
     };
     console.log(
-      `  progress events: ${result.subscribers} subscribers, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms ` +
+      `  ${options.label ?? 'progress events'}: ${result.subscribers} subscribers, upstream ${upstreamLatencyMs} ms, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms ` +
         `from the upstream's answer (${result.samples} samples), ${result.errors} errors`,
     );
     return result;
@@ -379,71 +453,154 @@ async function runRound(
   return { events, missing };
 }
 
+const ratio = (project: number, floor: number | undefined) => (floor ? round(project / floor, 2) : Number.NaN);
+
+/** The project's figures over the floor's, from one result. */
+export function overheadRatios(result: ServerOverheadResult) {
+  const floor = result.floor;
+  return {
+    cpuPerImage: ratio(result.throughput.cpuMsPerImage, floor?.throughput.cpuMsPerImage),
+    imagesPerSecond: ratio(result.throughput.imagesPerSecond, floor?.throughput.imagesPerSecond),
+    eventP50: ratio(result.progress.latencyMs.p50, floor?.progress.latencyMs.p50),
+    eventP99: ratio(result.progress.latencyMs.p99, floor?.progress.latencyMs.p99),
+    moderateEventP99: ratio(
+      result.progressModerate?.latencyMs.p99 ?? Number.NaN,
+      floor?.progressModerate.latencyMs.p99,
+    ),
+    cpuPerThousandEvents: ratio(result.progress.cpuMsPerThousandEvents, floor?.progress.cpuMsPerThousandEvents),
+  };
+}
+
+const CPU_RATIO_TARGET = 2;
+const MODERATE_P99_TARGET_MS = 10;
+
+const throughputRow = (name: string, t: ThroughputResult, floorCpu?: number) => [
+  name,
+  t.retainedJobs > 0 ? `${t.retainedJobs} (${t.warmUpMutations} jobs before the window)` : 'none',
+  `${t.imagesPerSecond}`,
+  `${t.cpuMsPerImage}`,
+  floorCpu ? `${round(t.cpuMsPerImage / floorCpu, 2)}x` : '',
+  `${t.serverCpuCores}`,
+  `${t.mutationLatencyMs.p50} / ${t.mutationLatencyMs.p99} ms`,
+  `${t.failedImages}`,
+];
+
+const progressRow = (name: string, p: ProgressMeasurement, floor?: ProgressMeasurement) => [
+  name,
+  `${p.subscribers}`,
+  `${p.upstreamLatencyMs ?? 0} ms`,
+  `${p.latencyMs.p50} / ${p.latencyMs.p90} / ${p.latencyMs.p99} / ${p.latencyMs.max} ms`,
+  floor ? `${round(p.latencyMs.p99 / floor.latencyMs.p99, 2)}x` : '',
+  `${p.cpuMsPerThousandEvents} ms`,
+  `${p.eventsDelivered} (${p.missingEvents} missing, ${p.errors ?? 0} errors)`,
+];
+
 export const serverOverhead: Scenario<ServerOverheadResult> = {
   name: 'overhead',
   title: '3. Server overhead',
   run: () => runServerOverhead(),
-  targets: ({ throughput: t, progress: p }) => [
-    [
-      '3',
-      'server overhead (no target: measured)',
-      `${t.imagesPerSecond} images/s with ${t.clients} clients; ${t.cpuMsPerImage} CPU ms per image; progress events p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms with ${p.subscribers} subscribers`,
-      'measured',
-    ],
-  ],
-  report: ({
-    throughput: t,
-    progress: p,
-  }) => `Fake upstream at latency 0 with tiny JPEGs, so the server's own work is what is measured.
+  targets: (result) => {
+    const { throughput: t, progress: p } = result;
+    const r = overheadRatios(result);
+    const moderate = result.progressModerate;
+    if (!result.floor || !moderate) {
+      return [
+        [
+          '3',
+          'server overhead (no floor measured)',
+          `${t.imagesPerSecond} images/s; ${t.cpuMsPerImage} CPU ms per image; events p99 ${p.latencyMs.p99} ms (${p.subscribers} subscribers)`,
+          'measured',
+        ],
+      ];
+    }
+    return [
+      [
+        '3a',
+        `project / floor CPU per image <= ${CPU_RATIO_TARGET} (job store full, embedded mode)`,
+        `${t.cpuMsPerImage} / ${result.floor.throughput.cpuMsPerImage} ms = ${r.cpuPerImage}x; images/s ${r.imagesPerSecond}x the floor's` +
+          (result.throughputEmptyStore ? `; store empty: ${result.throughputEmptyStore.cpuMsPerImage} ms` : ''),
+        verdict(r.cpuPerImage <= CPU_RATIO_TARGET),
+      ],
+      [
+        '3b',
+        `event p99 <= ${MODERATE_P99_TARGET_MS} ms at ${moderate.subscribers} subscribers, ${moderate.upstreamLatencyMs} ms upstream`,
+        `p99 ${moderate.latencyMs.p99} ms (floor ${result.floor.progressModerate.latencyMs.p99} ms, ${r.moderateEventP99}x); p50 ${moderate.latencyMs.p50} ms`,
+        verdict(moderate.latencyMs.p99 <= MODERATE_P99_TARGET_MS),
+      ],
+      [
+        '3c',
+        `${p.subscribers} subscribers: p50/p99 and CPU per 1,000 deliveries (measured)`,
+        `p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms (${r.eventP99}x the floor's); ${p.cpuMsPerThousandEvents} CPU ms per 1,000 (${r.cpuPerThousandEvents}x)`,
+        'measured',
+      ],
+    ];
+  },
+  report: (result) => {
+    const { throughput: t, progress: p, floor } = result;
+    const r = overheadRatios(result);
+    const floorCpu = floor?.throughput.cpuMsPerImage;
+    return `Fake upstream at latency 0 with tiny JPEGs, so the server's own work is what is measured, beside the floor:
+a minimal graphql-yoga server (bench/support/floor-server.ts) with the same operation shapes and the same undici call
+per image to the same fake, and nothing else (no validation, limiter, retries, job store, progress bookkeeping,
+metrics, logging or access control), measured in the same run. Both run compiled: the project as \`npm start\` runs
+it (dist/main.js after \`npm run build\`), the floor compiled by esbuild; floor and project runs alternate.
 
+### Throughput: ${t.clients} clients, each sending \`generateWorksheetImages\` with ${t.imagesPerMutation} images (data URLs in the answer) again and again for ${t.windowMs / 1000} s
 ${table(
-  ['measure', 'value'],
   [
-    [
-      'throughput',
-      `${t.imagesPerSecond} images/s (${t.images} images in ${t.mutations} mutations over ${t.windowMs / 1000} s, after ${t.warmUpMs / 1000} s warm-up)`,
-    ],
-    [
-      'clients',
-      `${t.clients} concurrent, each sending \`generateWorksheetImages\` with ${t.imagesPerMutation} images (data URLs in the answer) again and again`,
-    ],
-    [
-      'server CPU per image',
-      `${t.cpuMsPerImage} ms (user + system of the server process): one core's worth carries about ${Math.round(1000 / t.cpuMsPerImage)} images/s`,
-    ],
-    [
-      'server CPU used',
-      `${t.serverCpuCores} cores (V8's GC and libuv threads count too); load generator (fake + clients) ${t.loadGeneratorCpuCores} cores`,
-    ],
-    [
-      'mutation latency',
-      `p50 ${t.mutationLatencyMs.p50} ms, p99 ${t.mutationLatencyMs.p99} ms (queueing: ${t.clients} clients share one event loop)`,
-    ],
-    ['failed images', t.failedImages],
-    [
-      'GENERATION_CONCURRENCY',
-      `${t.generationConcurrency} (above the default so that the limiter is not what is measured)`,
-    ],
-    [
-      'progress subscribers',
-      `${p.subscribers} WebSocket connections (graphql-ws), each subscribed to the same job before it starts`,
-    ],
-    [
-      'progress jobs',
-      `${p.rounds} jobs of ${p.imagesPerRound} images, GENERATION_CONCURRENCY ${p.generationConcurrency}: each a burst of ${p.imagesPerRound * 3 + 1} events x ${p.subscribers} subscribers`,
-    ],
-    [
-      'progress event latency',
-      `p50 ${p.latencyMs.p50} ms, p90 ${p.latencyMs.p90} ms, p99 ${p.latencyMs.p99} ms, max ${p.latencyMs.max} ms (${p.samples} SUCCEEDED events)`,
-    ],
-    ['events delivered', `${p.eventsDelivered} (${p.missingEvents} missing)`],
-    ['server CPU per 1,000 events delivered', `${p.cpuMsPerThousandEvents} ms`],
+    'server',
+    'finished jobs kept',
+    '>images/s',
+    '>CPU ms per image',
+    '>/ floor',
+    '>server cores',
+    'mutation p50 / p99',
+    '>failed',
+  ],
+  [
+    ...(floor ? [throughputRow('floor (minimal graphql-yoga)', floor.throughput)] : []),
+    throughputRow('project, job store full', t, floorCpu),
+    ...(result.throughputEmptyStore
+      ? [throughputRow('project, job store empty (JOB_MAX_RETAINED=1)', result.throughputEmptyStore, floorCpu)]
+      : []),
+  ],
+)}
+
+${
+  floor ? `Project / floor: CPU per image **${r.cpuPerImage}x**, images/s ${r.imagesPerSecond}x. ` : ''
+}CPU is user + system of the server process over the window (V8's GC and libuv threads count too);
+GENERATION_CONCURRENCY ${t.generationConcurrency}, above the default so that the limiter is not what is measured. The
+store-full run opens its window only after JOB_MAX_RETAINED jobs have finished; the store-empty run keeps one.
+
+### Progress fan-out: subscribers follow one job of ${p.imagesPerRound} images at a time (GENERATION_CONCURRENCY ${p.generationConcurrency}), ${p.rounds} jobs
+${table(
+  [
+    'server',
+    '>subscribers',
+    'upstream latency',
+    'event latency p50 / p90 / p99 / max',
+    '>p99 / floor',
+    '>CPU per 1,000 events',
+    'events delivered',
+  ],
+  [
+    ...(floor && result.progressModerate
+      ? [
+          progressRow('floor', floor.progressModerate),
+          progressRow('project', result.progressModerate, floor.progressModerate),
+        ]
+      : []),
+    ...(floor ? [progressRow('floor', floor.progress)] : []),
+    progressRow('project', p, floor?.progress),
   ],
 )}
 
 Event latency runs from the moment the fake built an image's answer to the moment a subscriber's \`next\` callback ran
-for its SUCCEEDED event. With latency 0 a job's images are answered within milliseconds, and graphql-ws executes the
-selection once per subscriber and event, so the tail is the queue behind that burst, not a slow path. The load test
+for its SUCCEEDED event; every subscriber subscribed before its job started. The floor executes the selection once per
+subscriber and event (Yoga's default); the project executes it once per event and selection and hands the result to
+every subscriber (src/server/shared-subscription-execution.ts). CPU per 1,000 events is the server's CPU over the
+measured jobs (their mutations and upstream calls included) per 1,000 events delivered. The load test
 (\`npm run loadtest\`) runs this same measurement with several jobs at once for a fixed time.
-`,
+`;
+  },
 };

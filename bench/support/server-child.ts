@@ -1,11 +1,13 @@
 /**
- * The server under measurement: src/main.ts started by the shared launcher (test/support/server-process.ts), alone in
- * its own process so that its CPU time and peak RSS are its own, with server-usage.ts loaded beside it to report them
- * over IPC. One child per scenario (or per run), so that one measurement never pollutes the next: the limiter's
- * learned concurrency, the job store and the heap all start fresh.
+ * The server under measurement: dist/main.js (the compiled server, as `npm start` runs it after `npm run build`)
+ * started by the shared launcher (test/support/server-process.ts), alone in its own process so that its CPU time and
+ * peak RSS are its own, with server-usage.ts (compiled too) loaded beside it to report them over IPC. The floor server
+ * (floor-server.ts) starts the same way. One child per scenario (or per run), so that one measurement never pollutes
+ * the next: the limiter's learned concurrency, the job store and the heap all start fresh.
  */
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServerProcess } from '../../test/support/server-process.js';
+import { compileForNode } from './compile.js';
 
 export interface ServerUsage {
   cpuUserMicros: number;
@@ -49,9 +51,14 @@ export interface ServerChildOptions {
   apiKey: string;
   /** Further configuration, e.g. GENERATION_CONCURRENCY. */
   environment?: Record<string, string>;
+  /** The compiled script to run; the project's dist/main.js unless BENCH_SERVER_ENTRY names another build. */
+  entry?: string;
 }
 
 const USAGE_REPORTER = fileURLToPath(new URL('./server-usage.ts', import.meta.url));
+/** The project's compiled server; BENCH_SERVER_ENTRY may point at another build (an older commit's, to compare). */
+export const PROJECT_ENTRY =
+  process.env.BENCH_SERVER_ENTRY ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 /** What every bench server runs with: quiet, on loopback, with no per-caller quota to get in the way of load. */
 export function benchServerEnvironment(options: ServerChildOptions): Record<string, string> {
@@ -73,8 +80,10 @@ export function benchServerEnvironment(options: ServerChildOptions): Record<stri
 export async function startServerChild(options: ServerChildOptions): Promise<ServerChild> {
   // BENCH_SERVER_NODE_ARGS passes extra flags to the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles".
   const extraArguments = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const reporter = pathToFileURL(await compileForNode(USAGE_REPORTER)).href;
   const server = await startServerProcess(benchServerEnvironment(options), {
-    nodeArgs: [...extraArguments, '--expose-gc', '--import', USAGE_REPORTER],
+    entry: options.entry ?? PROJECT_ENTRY,
+    nodeArgs: [...extraArguments, '--expose-gc', '--import', reporter],
     ipc: true,
   });
   const { child } = server;

@@ -1,6 +1,7 @@
 /**
  * The one way tests, benchmarks and the load test start the server as a child process: `src/main.ts` under
- * `node --import tsx`, as `npm start` runs it, told apart only by the environment and extra node flags.
+ * `node --import tsx`, or a compiled entry (dist/main.js, as `npm start` runs it after the build) for the benchmarks,
+ * told apart only by the environment and extra node flags.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -22,6 +23,11 @@ export interface ServerProcess {
 export interface ServerProcessOptions {
   /** Node flags after `--import tsx`, e.g. `--expose-gc` or `--import` of a module that measures the process. */
   nodeArgs?: readonly string[];
+  /**
+   * A compiled script to run instead of src/main.ts, without tsx: dist/main.js after `npm run build` (as `npm start`
+   * runs it), or another server that prints the same first line. The benchmarks measure the compiled server.
+   */
+  entry?: string;
   /** Opens an IPC channel (`process.send` in the child) for such a module. */
   ipc?: boolean;
 }
@@ -31,7 +37,10 @@ export async function startServerProcess(
   environment: Record<string, string>,
   options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), MAIN], {
+  const command = options.entry
+    ? [...(options.nodeArgs ?? []), options.entry]
+    : ['--import', 'tsx', ...(options.nodeArgs ?? []), MAIN];
+  const child = spawn(process.execPath, command, {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...environment },
     stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
   });
