@@ -49,7 +49,7 @@ function wsClient(): RecordingWsClient {
 
 const NARROW_SUBSCRIPTION = /* GraphQL */ `
   subscription Narrow($jobId: ID!) {
-    generationProgress(jobId: $jobId) { sequence done image { id status } }
+    generationProgress(jobId: $jobId) { sequence done image { requestId status } }
   }
 `;
 
@@ -117,7 +117,7 @@ describe('shared progress fan-out', () => {
     expect(reference.every((event) => event.jobId === jobId)).toBe(true);
     expect(reference.at(-1)).toMatchObject({ done: true, image: null, progress: { completed: 3, total: 3 } });
     for (const id of ['0-0', '0-1', '0-2']) {
-      expect(reference.filter((event) => event.image?.id === id).map((event) => event.image?.status)).toEqual([
+      expect(reference.filter((event) => event.image?.requestId === id).map((event) => event.image?.status)).toEqual([
         'QUEUED',
         'GENERATING',
         'SUCCEEDED',
@@ -134,7 +134,7 @@ describe('shared progress fan-out', () => {
     const projected = reference.map((event) => ({
       sequence: event.sequence,
       done: event.done,
-      image: event.image ? { id: event.image.id, status: event.image.status } : null,
+      image: event.image ? { requestId: event.image.requestId, status: event.image.status } : null,
     }));
     for (const subscription of [narrow, lateNarrow]) {
       const { results, error } = await subscription.done;

@@ -30,6 +30,8 @@ interface ImageInput {
 
 interface Result {
   id: string;
+  /** The client's key; the project's ImageResult has both (id is unique across jobs there). */
+  requestId: string;
   status: string;
   success: boolean;
   attempts: number;
@@ -71,6 +73,7 @@ async function generate(image: ImageInput): Promise<Result> {
   if (response.statusCode !== 200) {
     return {
       id: image.id,
+      requestId: image.id,
       status: 'FAILED',
       success: false,
       attempts: 1,
@@ -83,6 +86,7 @@ async function generate(image: ImageInput): Promise<Result> {
   const bytes = Buffer.from(b64, 'base64');
   return {
     id: image.id,
+    requestId: image.id,
     status: 'SUCCEEDED',
     success: true,
     attempts: 1,
@@ -107,6 +111,7 @@ async function runJob(jobId: string, images: readonly ImageInput[]): Promise<voi
     });
   const state = (image: ImageInput, status: string, attempts: number): Result => ({
     id: image.id,
+    requestId: image.id,
     status,
     success: false,
     attempts,
@@ -130,7 +135,15 @@ const schema = createSchema({
     input ImageRequestInput { id: ID! prompt: String! width: Int! height: Int! seed: Int }
     input GenerateWorksheetImagesInput { jobId: ID images: [ImageRequestInput!]! }
     type ImageError { code: String! }
-    type ImageResult { id: ID! status: String! success: Boolean! attempts: Int! image: String error: ImageError }
+    type ImageResult {
+      id: ID!
+      requestId: ID!
+      status: String!
+      success: Boolean!
+      attempts: Int!
+      image: String
+      error: ImageError
+    }
     type GenerationStats { total: Int! successful: Int! failed: Int! retries: Int! durationMs: Int! }
     type GenerationJob { id: ID! status: String! stats: GenerationStats! results: [ImageResult!]! }
     type Progress { completed: Int! total: Int! errors: Int! }
