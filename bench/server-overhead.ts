@@ -560,13 +560,13 @@ export const serverOverhead: Scenario<ServerOverheadResult> = {
         `saturated: ${t.cpuMsPerImage} / ${result.floor.throughput.cpuMsPerImage} ms = ${r.cpuPerImage}x` +
           (result.throughputEmptyStore ? ` (store empty: ${result.throughputEmptyStore.cpuMsPerImage} ms)` : '') +
           `; at ${t.paced?.imagesPerSecond ?? '?'} images/s: ${r.pacedCpuPerImage}x; images/s ${r.imagesPerSecond}x the floor's`,
-        verdict(r.cpuPerImage <= CPU_RATIO_TARGET),
+        verdict(Number.isFinite(r.cpuPerImage) && r.cpuPerImage <= CPU_RATIO_TARGET),
       ],
       [
         '3b',
         `event p99 <= ${MODERATE_P99_TARGET_MS} ms at ${moderate.subscribers} subscribers, ${moderate.upstreamLatencyMs} ms upstream`,
         `p99 ${moderate.latencyMs.p99} ms (floor ${result.floor.progressModerate.latencyMs.p99} ms, ${r.moderateEventP99}x); p50 ${moderate.latencyMs.p50} ms`,
-        verdict(moderate.latencyMs.p99 <= MODERATE_P99_TARGET_MS),
+        verdict(Number.isFinite(moderate.latencyMs.p99) && moderate.latencyMs.p99 <= MODERATE_P99_TARGET_MS),
       ],
       [
         '3c',
