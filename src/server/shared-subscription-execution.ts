@@ -21,13 +21,13 @@ type MaybePromise<T> = T | Promise<T>;
 /**
  * A subscription's selection is executed once per event for every subscriber: 200 subscribers to one job meant 200
  * executions of the same selection over the same event. This plugin executes it once per (event, document,
- * operation, variables, owner) and hands every subscriber with that key the same result, on WebSocket and SSE alike
+ * operation, variables, tenant, owner) and hands every subscriber with that key the same result, on WebSocket and SSE alike
  * (both subscribe through Yoga's envelop). Each subscriber still has its own source stream (a cursor over the job's
  * event log), so a late joiner replays from the first event and a slow one reads at its own pace; an event whose
  * result is no longer kept is simply executed again.
  *
  * What makes results shareable: an event is one object in the job store's log, seen by every follower, and the
- * progress resolvers read only the event, the arguments and the caller's owner. Events are told apart by object
+ * progress resolvers read only the event, the arguments and who the caller is. Events are told apart by object
  * identity, so a new job under a reused id never meets an old job's results.
  *
  * The kept results are bounded in number and in weight. A result heavier than a quarter of the budget (one holding a
@@ -51,9 +51,10 @@ export function useSharedSubscriptionExecution(options: SharedExecutionOptions =
   const subscribe = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    const owner = (args.contextValue as { owner?: unknown } | undefined)?.owner;
+    const caller = args.contextValue as { owner?: unknown; tenant?: unknown } | undefined;
     const key = JSON.stringify([
-      typeof owner === 'string' ? owner : null,
+      typeof caller?.tenant === 'string' ? caller.tenant : null,
+      typeof caller?.owner === 'string' ? caller.owner : null,
       idOf(documentIds, args.document),
       args.operationName ?? null,
       args.variableValues ?? null,
