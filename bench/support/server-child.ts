@@ -72,6 +72,10 @@ export function benchServerEnvironment(options: ServerChildOptions): Record<stri
     QUOTA_IMAGES_PER_MINUTE: '0',
     WS_MAX_CONNECTIONS: '10000',
     WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '100',
+    // Every bench client comes from 127.0.0.1: the per-client budgets would refuse the 200 progress subscribers.
+    WS_MAX_PENDING_CONNECTIONS: '10000',
+    MAX_CONNECTIONS_PER_CLIENT: '10000',
+    MAX_WAITING_SUBSCRIPTIONS_PER_CLIENT: '10000',
     SHUTDOWN_GRACE_MS: '1000',
     ...options.environment,
   };
