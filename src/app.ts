@@ -7,7 +7,9 @@ import type { Config } from './config.js';
 import { createGenerationService } from './generation/create-generation-service.js';
 import type { GenerationService } from './generation/generation-service.js';
 import { JobManager } from './jobs/job-manager.js';
+import type { JobStore } from './jobs/job-store.js';
 import { MemoryJobStore } from './jobs/memory-job-store.js';
+import { connectRedisMode } from './jobs/redis-mode.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createProvider } from './providers/create-provider.js';
@@ -32,6 +34,8 @@ export interface AppOverrides {
   provider?: ImageProvider;
   /** Extra HTTP routes, tried after /ready and the access check, before GraphQL. */
   routes?: Route[];
+  /** Redis key prefix (default "wi"), so that tests sharing one Redis keep apart. */
+  redisPrefix?: string;
 }
 
 export interface App {
@@ -54,6 +58,19 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     overrides.logger ??
     createLogger({ level: config.logLevel, secrets: [config.together.apiKey ?? '', ...config.apiTokens] });
   const provider = overrides.provider ?? createProvider(config, logger);
+  // With REDIS_URL, replicas share jobs, images and the upstream key's budget (one limiter state in Redis).
+  const redisParts = config.redisUrl
+    ? connectRedisMode({
+        url: config.redisUrl,
+        logger,
+        retentionMs: config.jobs.retentionMs,
+        maxRetained: config.jobs.maxRetained,
+        maxRetainedBytes: config.jobs.maxRetainedBytes,
+        concurrency: config.generation.concurrency,
+        upstreamTimeoutMs: config.generation.upstreamTimeoutMs,
+        ...(overrides.redisPrefix ? { prefix: overrides.redisPrefix } : {}),
+      })
+    : undefined;
   // The gauges read the service and the jobs when scraped; both exist by then.
   const metrics = createMetrics({
     inFlight: () => service.inFlight,
@@ -61,12 +78,15 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     upstreamLimits: () => service.upstreamLimits,
     maxOperationNames: config.security.maxMetricsOperationNames,
   });
-  const service = createGenerationService(config, provider, logger, metrics.observer);
-  const store = new MemoryJobStore({
-    retentionMs: config.jobs.retentionMs,
-    maxRetained: config.jobs.maxRetained,
-    maxRetainedBytes: config.jobs.maxRetainedBytes,
-  });
+  const service = createGenerationService(config, provider, logger, metrics.observer, redisParts?.budget);
+  const redis = redisParts?.build(service);
+  const store: JobStore =
+    redis?.store ??
+    new MemoryJobStore({
+      retentionMs: config.jobs.retentionMs,
+      maxRetained: config.jobs.maxRetained,
+      maxRetainedBytes: config.jobs.maxRetainedBytes,
+    });
   const jobs = new JobManager({
     service,
     store,
@@ -74,6 +94,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     subscribeWaitMs: config.jobs.subscribeWaitMs,
     maxWaitingPerOwner: config.security.maxWaitingSubscriptionsPerClient,
     observer: metrics.observer,
+    ...(redis ? { shared: { store: redis.store, queue: redis.queue } } : {}),
   });
   const schema = buildSchema(config.images, { maxInlineImageBytes: config.security.maxInlineImageBytes });
 
@@ -127,7 +148,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   let ready = false;
   const readiness: Route = (req, res) => {
     if (pathOf(req) !== '/ready') return false;
-    const accepting = ready && jobs.isAccepting;
+    // Without Redis a replica can do nothing useful: the load balancer sends its traffic elsewhere until it is back.
+    const accepting = ready && jobs.isAccepting && (redis?.healthy ?? true);
     res.writeHead(accepting ? 200 : 503, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ready: accepting }));
     return true;
@@ -194,6 +216,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       const { port } = server.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       url = `http://${host}:${port}/graphql`;
+      // Waits for Redis in the background: the replica answers /ready 503 until Redis does.
+      redis?.start().catch((error: unknown) => logger.error({ err: error }, 'shared mode failed to start'));
       ready = true;
       return url;
     },
@@ -207,6 +231,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
       await store.close();
+      await redis?.close();
       await provider.close();
     },
   };

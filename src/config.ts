@@ -43,6 +43,11 @@ export interface Config {
     subscribeWaitMs: number;
   };
   apiTokens: string[];
+  /**
+   * Where replicas share jobs, progress, images, cancellation and the upstream budget. Unset: everything stays in this
+   * process (the embedded mode).
+   */
+  redisUrl: string | undefined;
   security: {
     /** Images one caller (token, or client address when no tokens are set) may request per minute; 0 turns it off. */
     quotaImagesPerMinute: number;
@@ -147,6 +152,13 @@ const environmentSchema = z.object({
   JOB_MAX_RETAINED_BYTES: integer('JOB_MAX_RETAINED_BYTES', 1024 * 1024, 64 * 1024 ** 3, 512 * 1024 * 1024),
   SUBSCRIBE_WAIT_MS: integer('SUBSCRIBE_WAIT_MS', 0, 600_000, 30_000),
   API_TOKENS: z.string().optional(),
+  REDIS_URL: z
+    .url({
+      protocol: /^rediss?$/,
+      error:
+        'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (a database number may follow: /2)',
+    })
+    .optional(),
   QUOTA_IMAGES_PER_MINUTE: integer('QUOTA_IMAGES_PER_MINUTE', 0, 1_000_000, 600),
   MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 1024, 100 * 1024 * 1024, 1024 * 1024),
   WS_ALLOWED_ORIGINS: z.string().optional(),
@@ -253,6 +265,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       subscribeWaitMs: env.SUBSCRIBE_WAIT_MS,
     },
     apiTokens,
+    redisUrl: env.REDIS_URL,
     security: {
       quotaImagesPerMinute: env.QUOTA_IMAGES_PER_MINUTE,
       maxBodyBytes: env.MAX_BODY_BYTES,

@@ -61,6 +61,16 @@ describe('configuration', () => {
     expect(parseConfig({ API_TOKENS: ' a , b,,c ' }).apiTokens).toEqual(['a', 'b', 'c']);
   });
 
+  it('keeps the embedded mode without REDIS_URL and takes a redis:// URL with a database number', () => {
+    expect(parseConfig({}).redisUrl).toBeUndefined();
+    expect(parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379/11' }).redisUrl).toBe('redis://127.0.0.1:6379/11');
+    expect(() => parseConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL must be a redis:\/\//);
+    // A password in the URL is never echoed back.
+    expect(() => parseConfig({ REDIS_URL: 'nonsense-secret-pw' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('secret-pw') }),
+    );
+  });
+
   it('never puts the key in a configuration error', () => {
     try {
       parseConfig({ TOGETHER_API_KEY: 'canary-key-123', PORT: 'nope' });

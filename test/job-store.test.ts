@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredJob } from '../src/jobs/job-store.js';
 import { MemoryJobStore } from '../src/jobs/memory-job-store.js';
 import type { GenerationEvent } from '../src/jobs/types.js';
+import { jobStoreContract } from './support/job-store-contract.js';
 
 let now = 0;
 const stores: MemoryJobStore[] = [];
@@ -56,6 +57,13 @@ const event = (jobId: string, sequence: number, done = false): GenerationEvent =
   progress: { completed: 0, total: 1, errors: 0, current: null },
   stats: { total: 1, successful: 0, failed: 0, cancelled: 0, pending: 1, retries: 0, durationMs: 0 },
   done,
+});
+
+describe('the in-memory job store: the contract every job store keeps', () => {
+  jobStoreContract(async () => {
+    const created = new MemoryJobStore({ retentionMs: 60_000, maxRetained: 100 });
+    return { store: created, close: () => created.close() };
+  });
 });
 
 describe('the in-memory job store', () => {

@@ -77,6 +77,8 @@ export function benchServerEnvironment(options: ServerChildOptions): Record<stri
     MAX_CONNECTIONS_PER_CLIENT: '10000',
     MAX_WAITING_SUBSCRIPTIONS_PER_CLIENT: '10000',
     SHUTDOWN_GRACE_MS: '1000',
+    // Set REDIS_URL when running the benchmarks to measure the replicas' mode (jobs, queue and budget in Redis).
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...options.environment,
   };
 }

@@ -35,7 +35,7 @@ export interface GenerationServiceOptions {
 }
 
 /** One upstream call, shared by every request of the batch that asks for the very same image. */
-interface UniqueTask {
+export interface UniqueTask {
   prompt: string;
   seed: number | null;
   dimensions: Dimensions;
@@ -175,7 +175,8 @@ export class GenerationService {
     return result;
   }
 
-  private groupIdenticalRequests(requests: readonly ImageRequest[]): UniqueTask[] {
+  /** Requests asking for the very same image (prompt, size, seed, model), each group one upstream call. */
+  groupIdenticalRequests(requests: readonly ImageRequest[]): UniqueTask[] {
     const byKey = new Map<string, UniqueTask>();
     requests.forEach((request, index) => {
       const dimensions = roundDimensions(request, this.options.limits);

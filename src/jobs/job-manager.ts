@@ -3,10 +3,12 @@ import { queuedResult } from '../generation/batch-tracker.js';
 import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
 import { roundDimensions } from '../generation/image-limits.js';
-import type { ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
+import type { EncodedImage, ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
 import { JobConflictError, JobNotFoundError, ShuttingDownError, TooManyWaitingError } from './job-errors.js';
 import type { JobStore, StoredJob } from './job-store.js';
+import type { RedisJobStore } from './redis-job-store.js';
+import type { RedisWorkQueue } from './redis-work-queue.js';
 import { type GenerationEvent, type JobInput, LOCAL_TENANT } from './types.js';
 
 export interface JobManagerOptions {
@@ -18,6 +20,11 @@ export interface JobManagerOptions {
   /** Subscriptions one owner may have waiting for job ids that are not known yet. Default: no limit. */
   maxWaitingPerOwner?: number;
   observer?: GenerationObserver;
+  /**
+   * Set when REDIS_URL is: jobs live in Redis and their images run on whichever replica's worker takes them, so
+   * this process neither runs a job's batch itself nor holds what it needs to cancel or drain it.
+   */
+  shared?: { store: RedisJobStore; queue: RedisWorkQueue };
 }
 
 export interface StartedJob {
@@ -52,8 +59,9 @@ export class JobManager {
     return this.accepting;
   }
 
+  /** Jobs this process runs (embedded mode) or image tasks it runs (shared mode). */
   get runningCount(): number {
-    return this.running.size;
+    return this.options.shared?.queue.runningCount ?? this.running.size;
   }
 
   /** Throws while the server drains, so that no new work starts. */
@@ -87,6 +95,7 @@ export class JobManager {
       fingerprint,
       owner: input.owner ?? 'anonymous',
     };
+    if (this.options.shared) return this.startShared(candidate, images, publicId);
     const stored = await this.options.store.insert(candidate);
     if (stored !== candidate) {
       if (stored.fingerprint !== fingerprint) throw new JobConflictError(publicId);
@@ -109,15 +118,59 @@ export class JobManager {
     };
   }
 
+  /**
+   * Shared mode: the job hash is the authority. Only the replica whose create wins enqueues the images; the same
+   * request sent to any replica answers the same job. `candidate.id` is the store's key (tenant and id).
+   */
+  private async startShared(
+    candidate: StoredJob,
+    images: readonly ImageRequest[],
+    publicId: string,
+  ): Promise<StartedJob> {
+    const { store, queue } = this.options.shared as NonNullable<JobManagerOptions['shared']>;
+    const outcome = await store.create(candidate, true);
+    if (outcome === 'conflict') throw new JobConflictError(publicId);
+    if (outcome === 'created') {
+      this.options.observer?.jobStarted?.();
+      await queue.enqueue(candidate.id, images, candidate.owner);
+    }
+    const job = publicView((await store.get(candidate.id)) ?? candidate, publicId);
+    const follow = () => this.finishedJob(candidate.id, publicId).then((done) => publicView(done, publicId));
+    let finished: Promise<StoredJob> | undefined;
+    return {
+      job,
+      // Followed only when asked for: startWorksheetImages answers at once and follows nothing.
+      get finished() {
+        finished ??= follow();
+        return finished;
+      },
+    };
+  }
+
   /** The tenant's job with this id, or undefined: unknown, no longer kept, or another tenant's. */
   async get(id: string, tenant: string = LOCAL_TENANT): Promise<StoredJob | undefined> {
     const job = await this.options.store.get(storeKey(tenant, id));
     return job && publicView(job, id);
   }
 
+  /**
+   * One picture of the tenant's job, by the caller's request id; undefined when the job (or the tenant's access to
+   * it), the image or its bytes are not there.
+   */
+  async image(id: string, requestId: string, tenant: string = LOCAL_TENANT): Promise<EncodedImage | undefined> {
+    const { store } = this.options;
+    const key = storeKey(tenant, id);
+    if (store.image) return store.image(key, requestId);
+    return (await store.get(key))?.results.find((result) => result.id === requestId)?.image ?? undefined;
+  }
+
   /** Cancels a running job and answers it once every image has settled; a finished job is answered as it is. */
   async cancel(id: string, tenant: string = LOCAL_TENANT): Promise<StoredJob> {
     const key = storeKey(tenant, id);
+    if (this.options.shared) {
+      if (!(await this.options.shared.queue.cancel(key))) throw new JobNotFoundError(id);
+      return publicView(await this.finishedJob(key, id), id);
+    }
     const running = this.running.get(key);
     if (running) {
       running.abort.abort();
@@ -178,6 +231,10 @@ export class JobManager {
    */
   async drain(graceMs: number): Promise<void> {
     this.accepting = false;
+    if (this.options.shared) {
+      await this.options.shared.queue.drain(graceMs);
+      return;
+    }
     const all = () => Promise.allSettled([...this.running.values()].map((job) => job.finished));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace_over'>((resolve) => {

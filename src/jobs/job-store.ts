@@ -1,3 +1,4 @@
+import type { EncodedImage } from '../generation/types.js';
 import type { GenerationEvent, JobSnapshot } from './types.js';
 
 /** A job as the store keeps it: what readers see, plus what idempotency needs. */
@@ -23,6 +24,11 @@ export interface JobStore {
   /** Adds the job unless its id is taken; answers the job that is stored under the id either way. */
   insert(job: StoredJob): Promise<StoredJob>;
   get(id: string): Promise<StoredJob | undefined>;
+  /**
+   * One picture of a job by the caller's request id, when the store can read it alone (a shared store, where a job's
+   * pictures are not all in memory); without it, the job is read whole.
+   */
+  image?(id: string, requestId: string): Promise<EncodedImage | undefined>;
   /** Replaces the job's readable state (status, results, stats, finishedAt). */
   update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void>;
   appendEvent(event: GenerationEvent): Promise<void>;

@@ -133,6 +133,8 @@ export class MemoryJobStore implements JobStore {
   }
 
   private nextEvent(entry: Entry, signal: AbortSignal): Promise<void> {
+    // Aborted while the follower was busy with the last event: an abort listener added now would never fire.
+    if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         signal.removeEventListener('abort', wake);

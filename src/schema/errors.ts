@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { InvalidInputError } from '../generation/input-error.js';
 import { JobConflictError, JobNotFoundError, ShuttingDownError, TooManyWaitingError } from '../jobs/job-errors.js';
+import { isConnectionError, StoreUnavailableError } from '../jobs/redis-connection.js';
 
 /**
  * Turns the generation side's typed errors into GraphQL errors with a code. Anything else is rethrown as it is,
@@ -22,6 +23,9 @@ export function toGraphQLError(error: unknown): unknown {
   }
   if (error instanceof ShuttingDownError) {
     return new GraphQLError(error.message, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+  }
+  if (error instanceof StoreUnavailableError || isConnectionError(error)) {
+    return new GraphQLError(new StoreUnavailableError().message, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
   }
   return error;
 }

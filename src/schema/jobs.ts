@@ -73,7 +73,7 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       description:
         "A job by id; null when unknown, no longer kept (finished jobs are kept for a limited time), or another token's.",
       args: { id: t.arg.id({ required: true, description: 'The job id.' }) },
-      resolve: async (_root, { id }, context) => (await context.jobs.get(id, context.tenant)) ?? null,
+      resolve: (_root, { id }, context) => answer(async () => (await context.jobs.get(id, context.tenant)) ?? null),
     }),
   );
 

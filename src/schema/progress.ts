@@ -4,7 +4,7 @@ import type { JobManager } from '../jobs/job-manager.js';
 import type { GenerationEvent } from '../jobs/types.js';
 import type { Progress } from '../generation/types.js';
 import type { Builder, GraphQLContext } from './builder.js';
-import { answer } from './errors.js';
+import { answer, toGraphQLError } from './errors.js';
 import { inJob, jobIdSchema, type ImageTypes } from './images.js';
 
 /** The progress subscription: a job's events, replayed from the first, then live. */
@@ -88,6 +88,8 @@ export async function followJob(
       let step: IteratorResult<GenerationEvent>;
       try {
         step = await source.next();
+      } catch (error) {
+        throw toGraphQLError(error);
       } finally {
         releaseWait();
       }

@@ -1,4 +1,5 @@
 import type { JobManager } from '../jobs/job-manager.js';
+import { isConnectionError, StoreUnavailableError } from '../jobs/redis-connection.js';
 import { pathOf, type Route } from './routes.js';
 
 const PREFIX = '/images/';
@@ -24,8 +25,15 @@ export function createImageRoute(jobs: JobManager): Route {
         return undefined;
       }
     });
-    const job = parts.length === 2 && jobId && imageId ? await jobs.get(jobId, caller?.tenant) : undefined;
-    const image = job?.results.find((result) => result.id === imageId)?.image;
+    let image: Awaited<ReturnType<JobManager['image']>>;
+    try {
+      image = parts.length === 2 && jobId && imageId ? await jobs.image(jobId, imageId, caller?.tenant) : undefined;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+      response.end(JSON.stringify({ error: new StoreUnavailableError().message }));
+      return true;
+    }
     if (!image) {
       response.writeHead(404, { 'content-type': 'application/json' });
       response.end(

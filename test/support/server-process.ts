@@ -40,8 +40,10 @@ export async function startServerProcess(
   const command = options.entry
     ? [...(options.nodeArgs ?? []), options.entry]
     : ['--import', 'tsx', ...(options.nodeArgs ?? []), MAIN];
+  // REDIS_URL in the suite's environment says where Redis tests may go; a server joins it only when a test says so.
+  const { REDIS_URL: _suiteRedis, ...inherited } = process.env;
   const child = spawn(process.execPath, command, {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...environment },
+    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...environment },
     stdio: ['ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])],
   });
   const chunks: string[] = [];

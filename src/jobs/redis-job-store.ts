@@ -1,0 +1,413 @@
+import type { Redis } from 'ioredis';
+import type { EncodedImage, ImageResult } from '../generation/types.js';
+import type { FollowOptions, JobStore, StoredJob } from './job-store.js';
+import { APPEND_EVENT, CANCEL_JOB, CREATE_JOB, RECORD_IMAGE, RETAIN_JOB } from './redis-scripts.js';
+import type { StreamMultiplexer } from './redis-stream-multiplexer.js';
+import type { GenerationEvent, JobSnapshot } from './types.js';
+
+export interface RedisJobStoreOptions {
+  /** Commands that answer at once (no BLOCK). */
+  redis: Redis;
+  /** Serves every subscriber of this replica over one blocking connection. */
+  streams: StreamMultiplexer;
+  /** How long a finished job stays readable. */
+  retentionMs: number;
+  /** At most this many finished jobs are kept; the oldest go first. */
+  maxRetained?: number;
+  /** At most this many picture bytes are kept across finished jobs; the oldest finished jobs go first. */
+  maxRetainedBytes?: number;
+  /** How long a job may stay unfinished before Redis forgets it anyway (a bound, in case no replica finishes it). */
+  runningTtlMs?: number;
+  /** Key prefix, e.g. "wi"; tests use their own. */
+  prefix?: string;
+  now?: () => number;
+}
+
+/** A picture as a result holds it in Redis: its bytes live in their own key. */
+interface ImageRef {
+  mimeType: string;
+  size: number;
+  ref: number;
+}
+
+type StoredResult = Omit<ImageResult, 'image'> & { image: ImageRef | null };
+
+/** What the scripts write into the stream: a GenerationEvent without its job id, pictures as references. */
+interface StreamEvent {
+  sequence: number;
+  image: StoredResult | null;
+  progress: GenerationEvent['progress'];
+  stats: GenerationEvent['stats'];
+  done: boolean;
+}
+
+type Script = (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
+
+const DAY_MS = 24 * 3_600_000;
+
+/**
+ * Jobs and their progress in Redis, shared by every replica started with the same REDIS_URL: one hash and one stream
+ * per job under a `{jobId}` hash tag, and one key per picture. Changes go through Lua scripts (src/jobs/redis-scripts.ts)
+ * so that concurrent writers stay consistent; the stream entry id is `0-<sequence>`, so replay after a sequence is an
+ * exclusive XRANGE and following is XREAD from the last id seen, with no gap and no duplicate.
+ */
+export class RedisJobStore implements JobStore {
+  private readonly prefix: string;
+  private readonly now: () => number;
+  private readonly scripts: Record<'create' | 'record' | 'cancel' | 'append' | 'retain', Script>;
+
+  constructor(private readonly options: RedisJobStoreOptions) {
+    this.prefix = options.prefix ?? 'wi';
+    this.now = options.now ?? Date.now;
+    const define = (source: string): Script => {
+      // EVALSHA with a fallback to EVAL, as ioredis' defineCommand does, without widening the client's type.
+      const name = `wi${Math.abs(hashCode(source))}`;
+      options.redis.defineCommand(name, { numberOfKeys: 2, lua: source });
+      const command = (options.redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+      return (keys, args) =>
+        (command as (...args: unknown[]) => Promise<unknown>).call(options.redis, ...keys, ...args);
+    };
+    this.scripts = {
+      create: define(CREATE_JOB),
+      record: define(RECORD_IMAGE),
+      cancel: define(CANCEL_JOB),
+      append: define(APPEND_EVENT),
+      retain: define(RETAIN_JOB),
+    };
+  }
+
+  /** The hash key of a job; its stream and images hang off it and share its `{jobId}` hash tag. */
+  jobKey(id: string): string {
+    return `${this.prefix}:job:{${id}}`;
+  }
+
+  private keys(id: string): [string, string] {
+    const hash = this.jobKey(id);
+    return [hash, `${hash}:events`];
+  }
+
+  private imageKey(id: string, index: number): string {
+    return `${this.jobKey(id)}:img:${index}`;
+  }
+
+  async insert(job: StoredJob): Promise<StoredJob> {
+    return (await this.create(job, false)) === 'created' ? job : ((await this.get(job.id)) ?? job);
+  }
+
+  /**
+   * Creates the job atomically: 'created', 'existing' (same images) or 'conflict'. With `announce`, one QUEUED event
+   * per image is appended in the same step, so that a subscriber sees the whole batch from sequence 1.
+   */
+  async create(job: StoredJob, announce: boolean): Promise<'created' | 'existing' | 'conflict'> {
+    const fields: string[] = [
+      'id',
+      job.id,
+      'owner',
+      job.owner,
+      'fingerprint',
+      job.fingerprint,
+      'status',
+      job.status,
+      'createdAt',
+      String(job.createdAt.getTime()),
+      'finishedAt',
+      job.finishedAt ? String(job.finishedAt.getTime()) : '',
+      ...statsFields(job.stats),
+      'seq',
+      '0',
+      'cur',
+      '',
+      'curIdx',
+      '',
+    ];
+    const images: Array<[number, EncodedImage]> = [];
+    job.results.forEach((result, index) => {
+      fields.push(`r:${index}`, JSON.stringify(this.toStored(result, index, images)), `i:${result.id}`, String(index));
+    });
+    const answer = (await this.scripts.create(this.keys(job.id), [
+      job.fingerprint,
+      this.now(),
+      this.runningTtl,
+      announce ? '1' : '0',
+      ...fields,
+    ])) as 'created' | 'existing' | 'conflict';
+    if (answer === 'created') await this.saveImages(job.id, images, this.runningTtl);
+    return answer;
+  }
+
+  async get(id: string): Promise<StoredJob | undefined> {
+    const hash = await this.options.redis.hgetall(this.jobKey(id));
+    if (!hash.id) return undefined;
+    const total = Number(hash.total);
+    const stored: StoredResult[] = [];
+    for (let index = 0; index < total; index++) stored.push(JSON.parse(hash[`r:${index}`] ?? 'null') as StoredResult);
+    const results = await this.withImages(id, stored);
+    return {
+      id: hash.id,
+      owner: hash.owner ?? '',
+      fingerprint: hash.fingerprint ?? '',
+      status: hash.status as StoredJob['status'],
+      results,
+      stats: {
+        total,
+        successful: Number(hash.successful),
+        failed: Number(hash.failed),
+        cancelled: Number(hash.cancelled),
+        pending: Number(hash.pending),
+        retries: Number(hash.retries),
+        durationMs: hash.finishedAt ? Number(hash.durationMs) : Math.max(0, this.now() - Number(hash.createdAt)),
+      },
+      createdAt: new Date(Number(hash.createdAt)),
+      finishedAt: hash.finishedAt ? new Date(Number(hash.finishedAt)) : null,
+    };
+  }
+
+  /** One picture, read alone: its result's reference, then its key. */
+  async image(id: string, requestId: string): Promise<EncodedImage | undefined> {
+    const key = this.jobKey(id);
+    const index = await this.options.redis.hget(key, `i:${requestId}`);
+    if (index === null) return undefined;
+    const raw = await this.options.redis.hget(key, `r:${index}`);
+    const result = raw ? (JSON.parse(raw) as StoredResult) : undefined;
+    if (!result?.image) return undefined;
+    const bytes = await this.options.redis.getBuffer(this.imageKey(id, result.image.ref));
+    return bytes ? { mimeType: result.image.mimeType, bytes } : undefined;
+  }
+
+  async update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void> {
+    const images: Array<[number, EncodedImage]> = [];
+    const fields: string[] = [
+      'status',
+      state.status,
+      'finishedAt',
+      state.finishedAt ? String(state.finishedAt.getTime()) : '',
+      ...statsFields(state.stats),
+    ];
+    state.results.forEach((result, index) => {
+      fields.push(`r:${index}`, JSON.stringify(this.toStored(result, index, images)));
+    });
+    const ttl = state.finishedAt ? this.options.retentionMs : this.runningTtl;
+    await this.saveImages(id, images, ttl);
+    // Only an existing job is updated: a job that expired is not brought back half-written.
+    const key = this.jobKey(id);
+    const written = await this.options.redis
+      .multi()
+      .exists(key)
+      .hset(key, ...fields)
+      .exec();
+    if (written?.[0]?.[1] === 0) await this.options.redis.del(key);
+    else if (state.finishedAt) await this.options.redis.pexpire(key, ttl);
+  }
+
+  async appendEvent(event: GenerationEvent): Promise<void> {
+    const images: Array<[number, EncodedImage]> = [];
+    let image: StoredResult | null = null;
+    if (event.image) {
+      // The event's picture goes under the index of its result, where update() keeps the same bytes.
+      const index = Number((await this.options.redis.hget(this.jobKey(event.jobId), `i:${event.image.id}`)) ?? -1);
+      image = this.toStored(event.image, index, images);
+      await this.saveImages(event.jobId, images, this.runningTtl);
+    }
+    const stored: StreamEvent = {
+      sequence: event.sequence,
+      image,
+      progress: event.progress,
+      stats: event.stats,
+      done: event.done,
+    };
+    const finishedBytes = await this.scripts.append(this.keys(event.jobId), [
+      event.sequence,
+      JSON.stringify(stored),
+      event.done ? this.options.retentionMs : '',
+    ]);
+    await this.retain(event.jobId, Number(finishedBytes));
+  }
+
+  /**
+   * Applies one state change to the images at `indexes` (identical requests share a result) and appends one event
+   * per image changed; the last image to become final also finishes the job, exactly once, whoever records it.
+   */
+  async recordImage(
+    id: string,
+    indexes: readonly number[],
+    patch: Partial<Pick<ImageResult, 'status' | 'image' | 'attempts' | 'error' | 'retryInMs'>>,
+    details: { prompt: string; retries?: number },
+  ): Promise<number> {
+    const { image, ...rest } = patch;
+    const storedPatch: Record<string, unknown> = { ...rest };
+    if (image !== undefined) {
+      const first = indexes[0] ?? 0;
+      if (image) await this.saveImages(id, [[first, image]], this.runningTtl);
+      storedPatch.image = image ? { mimeType: image.mimeType, size: image.bytes.length, ref: first } : null;
+    }
+    const [appended, finishedBytes] = (await this.scripts.record(this.keys(id), [
+      JSON.stringify(indexes),
+      JSON.stringify(storedPatch),
+      this.now(),
+      this.options.retentionMs,
+      details.retries ?? 0,
+      details.prompt,
+    ])) as [number, number];
+    await this.retain(id, finishedBytes);
+    return appended;
+  }
+
+  /** Marks the job cancelled and settles its images that have not started; false when the job is unknown. */
+  async cancel(id: string): Promise<boolean> {
+    const patch = {
+      status: 'CANCELLED',
+      error: { code: 'CANCELLED', message: 'Cancelled before the image was finished.', retryable: false },
+    };
+    const answer = Number(
+      await this.scripts.cancel(this.keys(id), [this.now(), this.options.retentionMs, JSON.stringify(patch)]),
+    );
+    await this.retain(id, answer);
+    return answer !== -2;
+  }
+
+  /** A job has just finished with `bytes` of pictures (negative: it has not): older finished jobs make room. */
+  private async retain(id: string, bytes: number): Promise<void> {
+    if (bytes < 0) return;
+    await this.scripts.retain(
+      [`${this.prefix}:retained`, `${this.prefix}:retained:bytes`],
+      [
+        id,
+        bytes,
+        this.now(),
+        this.options.retentionMs,
+        this.options.maxRetained ?? Number.MAX_SAFE_INTEGER,
+        this.options.maxRetainedBytes ?? Number.MAX_SAFE_INTEGER,
+        `${this.prefix}:job:`,
+      ],
+    );
+  }
+
+  async isCancelled(id: string): Promise<boolean> {
+    return (await this.options.redis.hget(this.jobKey(id), 'cancel')) === '1';
+  }
+
+  async *follow(id: string, options: FollowOptions): AsyncGenerator<GenerationEvent> {
+    const [hash, stream] = this.keys(id);
+    const after = Math.max(0, options.after ?? 0);
+    let last = after;
+    // Replay: everything already in the stream, a page at a time, strictly after the last sequence seen.
+    for (;;) {
+      const page = await this.options.redis.xrange(stream, `(0-${last}`, '+', 'COUNT', 200);
+      for (const [, fields] of page) {
+        const event = await this.toEvent(id, fields);
+        last = event.sequence;
+        yield event;
+        if (event.done) return;
+      }
+      if (page.length < 200) break;
+    }
+    if (last === after && after > 0) {
+      // Nothing after `after` in a finished job: a reader resuming after its final event gets nothing more.
+      const [newest] = await this.options.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+      if (newest && (JSON.parse(newest[1][1] ?? '{}') as StreamEvent).done) return;
+    }
+    if (last === after && !(await this.options.redis.exists(hash))) {
+      // Not known yet: wait for its first event, up to waitMs.
+      const first = await this.options.streams.next(stream, last, options.signal, options.waitMs);
+      if (!first) return;
+      for (const fields of first) {
+        const event = await this.toEvent(id, fields);
+        last = event.sequence;
+        yield event;
+        if (event.done) return;
+      }
+    }
+    while (!options.signal.aborted) {
+      const entries = await this.options.streams.next(stream, last, options.signal);
+      // Nothing without a timeout: the follower was aborted or the replica is closing.
+      if (!entries) return;
+      for (const fields of entries) {
+        const event = await this.toEvent(id, fields);
+        last = event.sequence;
+        yield event;
+        if (event.done) return;
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private get runningTtl(): number {
+    return this.options.runningTtlMs ?? this.options.retentionMs + DAY_MS;
+  }
+
+  private async toEvent(jobId: string, fields: string[]): Promise<GenerationEvent> {
+    const stored = JSON.parse(fields[1] ?? '{}') as StreamEvent;
+    const [image] = stored.image ? await this.withImages(jobId, [stored.image]) : [null];
+    return {
+      jobId,
+      sequence: stored.sequence,
+      image: image ?? null,
+      progress: stored.progress,
+      stats: stored.stats,
+      done: stored.done,
+    };
+  }
+
+  /** Replaces picture references by their bytes; a picture whose key is gone reads as none. */
+  private async withImages(jobId: string, stored: StoredResult[]): Promise<ImageResult[]> {
+    const refs = stored.flatMap((result) => (result.image ? [result.image.ref] : []));
+    const unique = [...new Set(refs)];
+    const buffers = unique.length
+      ? await this.options.redis.mgetBuffer(...unique.map((ref) => this.imageKey(jobId, ref)))
+      : [];
+    const byRef = new Map(unique.map((ref, index) => [ref, buffers[index] ?? null]));
+    // One Buffer per picture, so that identical requests share it as they do in memory.
+    const decoded = new Map<number, EncodedImage | null>();
+    return stored.map((result) => {
+      if (!result.image) return { ...result, image: null };
+      const ref = result.image.ref;
+      if (!decoded.has(ref)) {
+        const bytes = byRef.get(ref);
+        decoded.set(ref, bytes ? { mimeType: result.image.mimeType, bytes } : null);
+      }
+      return { ...result, image: decoded.get(ref) ?? null };
+    });
+  }
+
+  /** The result as stored: its picture becomes a reference to an image key (the first holder of those bytes). */
+  private toStored(result: ImageResult, index: number, images: Array<[number, EncodedImage]>): StoredResult {
+    if (!result.image) return { ...result, image: null };
+    const shared = images.find(([, image]) => image.bytes === result.image?.bytes);
+    const ref = shared ? shared[0] : index;
+    if (!shared) images.push([index, result.image]);
+    return { ...result, image: { mimeType: result.image.mimeType, size: result.image.bytes.length, ref } };
+  }
+
+  private async saveImages(id: string, images: Array<[number, EncodedImage]>, ttlMs: number): Promise<void> {
+    if (images.length === 0) return;
+    const batch = this.options.redis.multi();
+    for (const [index, image] of images) batch.set(this.imageKey(id, index), image.bytes, 'PX', ttlMs);
+    await batch.exec();
+  }
+}
+
+function statsFields(stats: StoredJob['stats']): string[] {
+  return [
+    'total',
+    String(stats.total),
+    'successful',
+    String(stats.successful),
+    'failed',
+    String(stats.failed),
+    'cancelled',
+    String(stats.cancelled),
+    'pending',
+    String(stats.pending),
+    'retries',
+    String(stats.retries),
+    'durationMs',
+    String(stats.durationMs),
+  ];
+}
+
+function hashCode(text: string): number {
+  let hash = 0;
+  for (let index = 0; index < text.length; index++) hash = (hash * 31 + text.charCodeAt(index)) | 0;
+  return hash;
+}

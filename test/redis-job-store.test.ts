@@ -1,0 +1,153 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { StoredJob } from '../src/jobs/job-store.js';
+import { RedisJobStore } from '../src/jobs/redis-job-store.js';
+import { StreamMultiplexer } from '../src/jobs/redis-stream-multiplexer.js';
+import { createLogger } from '../src/logger.js';
+import { contractJob, jobStoreContract } from './support/job-store-contract.js';
+import { deleteKeys, describeWithRedis, testRedisUrl, uniquePrefix } from './support/redis.js';
+
+const logger = createLogger({ level: 'silent', secrets: [] });
+
+describeWithRedis('the Redis job store', () => {
+  let command: Redis;
+  let blocking: Redis;
+  let streams: StreamMultiplexer;
+  const prefix = uniquePrefix('store');
+  const newStore = (options: { retentionMs?: number; maxRetained?: number; maxRetainedBytes?: number } = {}) =>
+    new RedisJobStore({
+      redis: command,
+      streams,
+      retentionMs: options.retentionMs ?? 60_000,
+      prefix: `${prefix}:${Math.random()}`,
+      ...options,
+    });
+
+  beforeAll(async () => {
+    const url = testRedisUrl(11) as string;
+    command = new Redis(url);
+    blocking = new Redis(url);
+    streams = new StreamMultiplexer(blocking, command, logger);
+  });
+  afterAll(async () => {
+    await streams.close();
+    await deleteKeys(command, prefix);
+    command.disconnect();
+    blocking.disconnect();
+  });
+
+  jobStoreContract(async () => ({ store: newStore(), close: async () => {} }));
+
+  it('creates a job once: created, then existing with the same images, conflict with others', async () => {
+    const store = newStore();
+    expect(await store.create(contractJob('c', 'f1'), true)).toBe('created');
+    expect(await store.create(contractJob('c', 'f1'), true)).toBe('existing');
+    expect(await store.create(contractJob('c', 'f2'), true)).toBe('conflict');
+  });
+
+  it('records each final state once, writes done exactly once, and numbers events without gaps under racing writers', async () => {
+    const store = newStore();
+    await store.create(contractJob('r', 'f'), true);
+    const settle = (index: number, status: 'SUCCEEDED' | 'FAILED') =>
+      store.recordImage('r', [index], { status, attempts: 1 }, { prompt: 'p' });
+    // Two writers race to finish the same images (a recovered task and the original, say).
+    await Promise.all([
+      store.recordImage('r', [0], { status: 'GENERATING', attempts: 1 }, { prompt: 'p' }),
+      settle(0, 'SUCCEEDED'),
+      settle(0, 'FAILED'),
+      settle(1, 'FAILED'),
+      settle(1, 'SUCCEEDED'),
+    ]);
+    const events = [];
+    for await (const event of store.follow('r', { waitMs: 0, signal: new AbortController().signal }))
+      events.push(event);
+    expect(events.map((event) => event.sequence)).toEqual(events.map((_, index) => index + 1));
+    expect(events.filter((event) => event.done)).toHaveLength(1);
+    const finals = events.filter((event) => event.image && ['SUCCEEDED', 'FAILED'].includes(event.image.status));
+    expect(finals.map((event) => event.image?.id).sort()).toEqual(['0-0', '0-1']);
+    const job = (await store.get('r')) as StoredJob;
+    expect(job.status).toBe('COMPLETED');
+    expect(job.stats.pending).toBe(0);
+    expect(job.stats.successful + job.stats.failed).toBe(2);
+    expect(await store.recordImage('r', [0], { status: 'FAILED' }, { prompt: 'p' })).toBe(0);
+    const final = events.at(-1);
+    expect(final?.progress).toEqual({ completed: 2, total: 2, errors: job.stats.failed, current: null });
+  });
+
+  it('cancels the images that have not started and finishes the job CANCELLED once the last one settles', async () => {
+    const store = newStore();
+    await store.create(contractJob('x', 'f'), true);
+    await store.recordImage('x', [0], { status: 'GENERATING', attempts: 1 }, { prompt: 'drawing' });
+    expect(await store.cancel('x')).toBe(true);
+    let job = (await store.get('x')) as StoredJob;
+    expect(job.results.map((result) => result.status)).toEqual(['GENERATING', 'CANCELLED']);
+    expect(job.status).toBe('RUNNING');
+    await store.recordImage('x', [0], { status: 'CANCELLED' }, { prompt: 'drawing' });
+    job = (await store.get('x')) as StoredJob;
+    expect(job.status).toBe('CANCELLED');
+    expect(job.stats).toMatchObject({ cancelled: 2, pending: 0 });
+    expect(await store.cancel('unknown')).toBe(false);
+  });
+
+  it('keeps pictures in their own keys that expire with the finished job, never in the hash', async () => {
+    const store = newStore({ retentionMs: 5_000 });
+    await store.create(contractJob('i', 'f'), true);
+    const bytes = Buffer.from('picture bytes');
+    await store.recordImage(
+      'i',
+      [0, 1],
+      { status: 'SUCCEEDED', attempts: 1, image: { mimeType: 'image/png', bytes } },
+      { prompt: 'p' },
+    );
+    const key = store.jobKey('i');
+    const hash = await command.hgetall(key);
+    expect(JSON.stringify(hash)).not.toContain('picture bytes');
+    expect(await command.getBuffer(`${key}:img:0`)).toEqual(bytes);
+    expect(await command.pttl(`${key}:img:0`)).toBeLessThanOrEqual(5_000);
+    expect(await command.pttl(key)).toBeLessThanOrEqual(5_000);
+    expect(await command.pttl(`${key}:events`)).toBeLessThanOrEqual(5_000);
+    const job = (await store.get('i')) as StoredJob;
+    expect(job.results.map((result) => result.image?.bytes.toString())).toEqual(['picture bytes', 'picture bytes']);
+    // One picture reads alone, without the job's others (what /images/<job>/<id> asks for).
+    expect((await store.image('i', '0-1'))?.bytes.toString()).toBe('picture bytes');
+    expect(await store.image('i', 'unknown')).toBeUndefined();
+    expect(await store.image('unknown', '0-1')).toBeUndefined();
+  });
+
+  it('keeps finished jobs within the picture budget and the count, dropping the oldest but never the newest', async () => {
+    const store = newStore({ maxRetainedBytes: 2500, maxRetained: 3 });
+    const finishWith = async (id: string, size: number) => {
+      await store.create(contractJob(id, 'f'), true);
+      const image = { mimeType: 'image/png', bytes: Buffer.alloc(size, 1) };
+      await store.recordImage(id, [0, 1], { status: 'SUCCEEDED', attempts: 1, image }, { prompt: 'p' });
+    };
+    await finishWith('a', 1000);
+    await finishWith('b', 1000);
+    expect(await store.get('a')).toBeDefined();
+    await finishWith('c', 1000);
+    expect(await store.get('a')).toBeUndefined();
+    expect(await command.exists(`${store.jobKey('a')}:img:0`, `${store.jobKey('a')}:events`)).toBe(0);
+    expect(await store.get('b')).toBeDefined();
+    await finishWith('huge', 10_000);
+    expect(await store.get('huge')).toBeDefined();
+    expect(await store.get('b')).toBeUndefined();
+    expect(await store.get('c')).toBeUndefined();
+  });
+
+  it('resumes after a sequence with no event twice, and ends at once after the final one', async () => {
+    const store = newStore();
+    await store.create(contractJob('after', 'f'), true);
+    const read = async (after: number) => {
+      const seen: number[] = [];
+      for await (const event of store.follow('after', { waitMs: 0, signal: new AbortController().signal, after }))
+        seen.push(event.sequence);
+      return seen;
+    };
+    const resumed = read(1);
+    await store.recordImage('after', [0, 1], { status: 'SUCCEEDED', attempts: 1 }, { prompt: 'p' });
+    // 2 QUEUED events at creation, 2 SUCCEEDED, then the final one.
+    expect(await resumed).toEqual([2, 3, 4, 5]);
+    expect(await read(3)).toEqual([4, 5]);
+    expect(await read(5)).toEqual([]);
+  });
+});
