@@ -51,7 +51,9 @@ describe('metric labels stay bounded whatever names clients choose', () => {
     expect(names.has('other')).toBe(true);
     // The first names seen keep their own series.
     expect(names.has('HonestClient')).toBe(true);
-    const requests = exposition.split('\n').filter((line) => line.startsWith('graphql_envelop_request_duration_count{'));
+    const requests = exposition
+      .split('\n')
+      .filter((line) => line.startsWith('graphql_envelop_request_duration_count{'));
     const total = requests.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
     // Nothing is lost: every operation is counted, under its own name or "other".
     expect(total).toBeGreaterThanOrEqual(FLOOD + 1);
