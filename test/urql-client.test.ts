@@ -125,7 +125,7 @@ describe('urql with graphcache', () => {
         .toPromise();
       answers.set(
         jobId,
-        data!.generationJob!.results.map((result) => result.image),
+        data!.generationJob!.results.map((result) => result.url),
       );
     }
     for (const jobId of ['urql-a', 'urql-b']) {
@@ -134,7 +134,7 @@ describe('urql with graphcache', () => {
         [`${jobId}/0-0`, '0-0'],
         [`${jobId}/0-1`, '0-1'],
       ]);
-      expect(cached?.data?.generationJob?.results.map((result) => result.image)).toEqual(answers.get(jobId));
+      expect(cached?.data?.generationJob?.results.map((result) => result.url)).toEqual(answers.get(jobId));
     }
     expect(answers.get('urql-a')![0]).not.toBe(answers.get('urql-b')![0]);
     expect(console_.lines).toEqual([]);

@@ -20,8 +20,7 @@ export type GraphQLExecutor = <TResult, TVariables>(
 ) => Promise<TResult>;
 
 export function createHttpExecutor(options: HttpExecutorOptions): GraphQLExecutor {
-  // A browser's fetch must be called unbound from window, never as a method of another object.
-  const fetchImpl = options.fetchImpl ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const fetchImpl = fetchOf(options.fetchImpl);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/graphql-response+json, application/json',
@@ -64,4 +63,9 @@ export function createHttpExecutor(options: HttpExecutorOptions): GraphQLExecuto
     }
     return body.data as TResult;
   };
+}
+
+/** The given fetch, or the global one: a browser's fetch must be called unbound from window. */
+export function fetchOf(fetchImpl: typeof fetch | undefined): typeof fetch {
+  return fetchImpl ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 }

@@ -1,13 +1,16 @@
 import { graphql } from './generated/gql.js';
 
-/** Everything a client shows about one image: its picture, its state and, when it has none, why. */
-export const imageResultFieldsFragment = graphql(`
-  fragment ImageResultFields on ImageResult {
+/**
+ * One image's state and, when it has no picture, why; `url` instead of the picture itself, so that a whole job's
+ * results fit in one answer (the server refuses answers holding more than MAX_INLINE_IMAGE_BYTES of pictures).
+ */
+export const imageStateFieldsFragment = graphql(`
+  fragment ImageStateFields on ImageResult {
     id
     requestId
     status
     success
-    image
+    url
     mimeType
     placeholder
     dimensions {
@@ -28,6 +31,14 @@ export const imageResultFieldsFragment = graphql(`
   }
 `);
 
+/** Everything a client shows about one image, its picture inline: for answers that carry one image at most. */
+export const imageResultFieldsFragment = graphql(`
+  fragment ImageResultFields on ImageResult {
+    ...ImageStateFields
+    image
+  }
+`);
+
 export const generationStatsFieldsFragment = graphql(`
   fragment GenerationStatsFields on GenerationStats {
     total
@@ -45,7 +56,7 @@ export const generationJobFieldsFragment = graphql(`
     id
     status
     results {
-      ...ImageResultFields
+      ...ImageStateFields
     }
     stats {
       ...GenerationStatsFields

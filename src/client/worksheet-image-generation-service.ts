@@ -7,10 +7,12 @@ import type {
   GenerationStatsFieldsFragment,
   ImageRequestInput,
   ImageResultFieldsFragment,
+  ImageStateFieldsFragment,
   ImageStatus,
   JobStatus,
 } from './generated/graphql.js';
 import { createHttpExecutor, operationText, type GraphQLExecutor } from './graphql-http.js';
+import { createImageFiller, type ImageFiller } from './image-download.js';
 import {
   cancelGenerationMutation,
   generateImageMutation,
@@ -107,6 +109,7 @@ const NO_STATS: GenerationStatsFieldsFragment = {
  */
 export class WorksheetImageGenerationService {
   private readonly execute: GraphQLExecutor;
+  private readonly fillImages: ImageFiller;
   private readonly wsUrl: string;
   private readonly options: WorksheetImageGenerationServiceOptions;
   /**
@@ -143,9 +146,9 @@ export class WorksheetImageGenerationService {
       throw new TypeError(`Expected \`retryAttempts\` to be a whole number from 0, got \`${retryAttempts}\``);
     }
     this.options = options;
-    this.execute = url
-      ? createHttpExecutor({ url: url.href, token: options.token, fetchImpl: options.fetchImpl })
-      : () => Promise.reject(this.missingUrl);
+    const http = url && { url: url.href, token: options.token, fetchImpl: options.fetchImpl };
+    this.execute = http ? createHttpExecutor(http) : () => Promise.reject(this.missingUrl);
+    this.fillImages = http ? createImageFiller(http) : () => Promise.reject(this.missingUrl);
     this.wsUrl = options.wsUrl ? resolveUrl(options.wsUrl, 'wsUrl').href : (url?.href.replace(/^http/, 'ws') ?? '');
   }
 
@@ -193,13 +196,19 @@ export class WorksheetImageGenerationService {
     return result.image;
   }
 
-  /** Cancels a job and answers it once every image is final; a finished job is answered as it is. */
+  /**
+   * Cancels a job and answers it once every image is final; a finished job is answered as it is. Its results carry
+   * each picture's `url` (fetch it with the same token), not the picture, so that a large job fits in one answer.
+   */
   async cancel(jobId: string): Promise<GenerationJobFieldsFragment> {
     this.assertUsable();
     return (await this.execute(cancelGenerationMutation, { jobId })).cancelGeneration;
   }
 
-  /** A job as it is now; null when the server does not know it (or no longer keeps it). */
+  /**
+   * A job as it is now; null when the server does not know it (or no longer keeps it). Its results carry each
+   * picture's `url`, not the picture, as cancel's do.
+   */
   async getJob(jobId: string): Promise<GenerationJobFieldsFragment | null> {
     this.assertUsable();
     return (await this.execute(generationJobQuery, { id: jobId })).generationJob;
@@ -227,6 +236,8 @@ export class WorksheetImageGenerationService {
   ): Promise<FinishedJob> {
     return new Promise<FinishedJob>((resolve, reject) => {
       const latest = new Map<string, ImageResultFieldsFragment>();
+      /** Each picture had so far, by requestId: from the events, else fetched from its `url`. */
+      const pictures = new Map<string, string>();
       const reportedImages = new Map<string, string>();
       let lastSequence = 0;
       let lastReported = '';
@@ -260,8 +271,16 @@ export class WorksheetImageGenerationService {
         if (!settled) settle(() => resolve(job));
       };
       const fail = (error: unknown) => settle(() => reject(error));
-      const finishWith = (job: GenerationJobFieldsFragment | null) =>
-        job ? succeed(finishedJob(job)) : fail(jobNotFound(jobId));
+      const withPictures = async (results: readonly ImageStateFieldsFragment[]) => {
+        const filled = await this.fillImages(results, pictures);
+        for (const result of filled) if (result.image) pictures.set(result.requestId, result.image);
+        return filled;
+      };
+      const finishWith = (job: GenerationJobFieldsFragment | null) => {
+        if (!job) return fail(jobNotFound(jobId));
+        const status = job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED';
+        withPictures(job.results).then((results) => succeed({ status, results, stats: job.stats }), fail);
+      };
 
       const report = (progress: GenerationProgress) => {
         lastReported = progressKey(progress);
@@ -298,6 +317,7 @@ export class WorksheetImageGenerationService {
         reconnects = 0;
         if (event.image) {
           latest.set(event.image.requestId, event.image);
+          if (event.image.image) pictures.set(event.image.requestId, event.image.image);
           reportImage(event.image);
         }
         report(event.progress);
@@ -317,8 +337,9 @@ export class WorksheetImageGenerationService {
           const { generationJob: job } = await this.execute(generationJobQuery, { id: jobId });
           if (settled) return;
           if (!job) return fail(jobNotFound(jobId));
-          job.results.forEach(reportImage);
           if (job.status !== 'RUNNING') return finishWith(job);
+          (await withPictures(job.results)).forEach(reportImage);
+          if (settled) return;
           const progress = progressOf(job.results, images);
           // A poll that saw no change is not news.
           if (progressKey(progress) !== lastReported) report(progress);
@@ -420,16 +441,12 @@ export class WorksheetImageGenerationService {
   }
 }
 
-function finishedJob(job: GenerationJobFieldsFragment): FinishedJob {
-  return { status: job.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED', results: job.results, stats: job.stats };
-}
-
 function progressKey({ completed, total, errors, current }: GenerationProgress): string {
   return JSON.stringify([completed, total, errors, current]);
 }
 
 /** Progress as the server counts it (errors are FAILED images), from the images' states. */
-function progressOf(results: readonly ImageResultFieldsFragment[], images: ImageRequestInput[]): GenerationProgress {
+function progressOf(results: readonly ImageStateFieldsFragment[], images: ImageRequestInput[]): GenerationProgress {
   const generating = results.find((result) => result.status === 'GENERATING');
   return {
     completed: results.filter((result) => FINAL_STATUSES.has(result.status)).length,

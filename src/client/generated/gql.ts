@@ -14,9 +14,10 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  fragment ImageResultFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    image\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n": typeof types.ImageResultFieldsFragmentDoc,
+    "\n  fragment ImageStateFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    url\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n": typeof types.ImageStateFieldsFragmentDoc,
+    "\n  fragment ImageResultFields on ImageResult {\n    ...ImageStateFields\n    image\n  }\n": typeof types.ImageResultFieldsFragmentDoc,
     "\n  fragment GenerationStatsFields on GenerationStats {\n    total\n    successful\n    failed\n    cancelled\n    pending\n    retries\n    durationMs\n  }\n": typeof types.GenerationStatsFieldsFragmentDoc,
-    "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageResultFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n": typeof types.GenerationJobFieldsFragmentDoc,
+    "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageStateFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n": typeof types.GenerationJobFieldsFragmentDoc,
     "\n  mutation StartWorksheetImages($input: GenerateWorksheetImagesInput!) {\n    startWorksheetImages(input: $input) {\n      id\n      status\n      stats {\n        ...GenerationStatsFields\n      }\n    }\n  }\n": typeof types.StartWorksheetImagesDocument,
     "\n  mutation GenerateWorksheetImages($input: GenerateWorksheetImagesInput!) {\n    generateWorksheetImages(input: $input) {\n      ...GenerationJobFields\n    }\n  }\n": typeof types.GenerateWorksheetImagesDocument,
     "\n  subscription GenerationProgress($jobId: ID!, $after: Int) {\n    generationProgress(jobId: $jobId, after: $after) {\n      jobId\n      sequence\n      done\n      progress {\n        completed\n        total\n        errors\n        current\n      }\n      stats {\n        ...GenerationStatsFields\n      }\n      image {\n        ...ImageResultFields\n      }\n    }\n  }\n": typeof types.GenerationProgressDocument,
@@ -25,9 +26,10 @@ type Documents = {
     "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {\n      ...ImageResultFields\n    }\n  }\n": typeof types.GenerateImageDocument,
 };
 const documents: Documents = {
-    "\n  fragment ImageResultFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    image\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n": types.ImageResultFieldsFragmentDoc,
+    "\n  fragment ImageStateFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    url\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n": types.ImageStateFieldsFragmentDoc,
+    "\n  fragment ImageResultFields on ImageResult {\n    ...ImageStateFields\n    image\n  }\n": types.ImageResultFieldsFragmentDoc,
     "\n  fragment GenerationStatsFields on GenerationStats {\n    total\n    successful\n    failed\n    cancelled\n    pending\n    retries\n    durationMs\n  }\n": types.GenerationStatsFieldsFragmentDoc,
-    "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageResultFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n": types.GenerationJobFieldsFragmentDoc,
+    "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageStateFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n": types.GenerationJobFieldsFragmentDoc,
     "\n  mutation StartWorksheetImages($input: GenerateWorksheetImagesInput!) {\n    startWorksheetImages(input: $input) {\n      id\n      status\n      stats {\n        ...GenerationStatsFields\n      }\n    }\n  }\n": types.StartWorksheetImagesDocument,
     "\n  mutation GenerateWorksheetImages($input: GenerateWorksheetImagesInput!) {\n    generateWorksheetImages(input: $input) {\n      ...GenerationJobFields\n    }\n  }\n": types.GenerateWorksheetImagesDocument,
     "\n  subscription GenerationProgress($jobId: ID!, $after: Int) {\n    generationProgress(jobId: $jobId, after: $after) {\n      jobId\n      sequence\n      done\n      progress {\n        completed\n        total\n        errors\n        current\n      }\n      stats {\n        ...GenerationStatsFields\n      }\n      image {\n        ...ImageResultFields\n      }\n    }\n  }\n": types.GenerationProgressDocument,
@@ -53,7 +55,11 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment ImageResultFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    image\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n"): (typeof documents)["\n  fragment ImageResultFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    image\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n"];
+export function graphql(source: "\n  fragment ImageStateFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    url\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n"): (typeof documents)["\n  fragment ImageStateFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    url\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ImageResultFields on ImageResult {\n    ...ImageStateFields\n    image\n  }\n"): (typeof documents)["\n  fragment ImageResultFields on ImageResult {\n    ...ImageStateFields\n    image\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -61,7 +67,7 @@ export function graphql(source: "\n  fragment GenerationStatsFields on Generatio
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageResultFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n"): (typeof documents)["\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageResultFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n"];
+export function graphql(source: "\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageStateFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n"): (typeof documents)["\n  fragment GenerationJobFields on GenerationJob {\n    id\n    status\n    results {\n      ...ImageStateFields\n    }\n    stats {\n      ...GenerationStatsFields\n    }\n    createdAt\n    finishedAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
