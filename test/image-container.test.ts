@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkImageContainer } from '../src/generation/image-container.js';
+import { checkImageContainer } from '../src/images/image-container.js';
 import { createImageHostCheck } from '../src/providers/image-hosts.js';
 import { createKeyScrubber } from '../src/providers/scrub-key.js';
 import { randomJpegOfSize, tinyJpeg, tinyPng, tinyWebp } from './support/test-images.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { imageBatchSchema, roundSide, type ImageLimits } from '../src/generation/image-limits.js';
 import { InvalidInputError } from '../src/generation/input-error.js';
-import { sniffImageMimeType, toDataUrl } from '../src/generation/image-mime.js';
+import { sniffImageMimeType, toDataUrl } from '../src/images/image-mime.js';
 
 const limits: ImageLimits = { minSide: 64, maxSide: 1792, maxPromptLength: 100, maxBatchSize: 3 };
 const image = (overrides: Record<string, unknown> = {}) => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toDataUrl } from '../src/generation/image-mime.js';
+import { toDataUrl } from '../src/images/image-mime.js';
 import { ProviderError } from '../src/providers/provider-error.js';
 import { createTogetherProvider } from '../src/providers/together-provider.js';
 import type { ProviderRequest } from '../src/providers/types.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { toDataUrl } from '../src/generation/image-mime.js';
+import { toDataUrl } from '../src/images/image-mime.js';
 import type { Progress } from '../src/generation/types.js';
 import { generateImagesForWorksheet } from '../src/worksheet/generate-images-for-worksheet.js';
 import {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sniffImageMimeType } from '../generation/image-mime.js';
+import { sniffImageMimeType } from '../images/image-mime.js';
 import { mapElements, type Worksheet, type WorksheetPlaceholder } from '../worksheet/worksheet.js';
 import { CliFailure } from './exit-codes.js';
 

@@ -1,3 +1,8 @@
+import type { EncodedImage, ImageErrorCode } from '../images/types.js';
+
+// Re-exported so the layers above keep one place to import the generation vocabulary from.
+export type { EncodedImage, ImageErrorCode };
+
 /** One picture placeholder to fill: the client's key plus what to draw. */
 export interface ImageRequest {
   /** The client's key, unique in the batch, e.g. "0-1" = page 0, element 1. */
@@ -17,27 +22,10 @@ export type ImageStatus = 'QUEUED' | 'GENERATING' | 'RETRYING' | 'SUCCEEDED' | '
 
 export const TERMINAL_STATUSES: ReadonlySet<ImageStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
-export type ImageErrorCode =
-  | 'RATE_LIMITED'
-  | 'UPSTREAM_UNAVAILABLE'
-  | 'TIMEOUT'
-  | 'CONTENT_FLAGGED'
-  | 'INVALID_REQUEST'
-  | 'UPSTREAM_AUTH'
-  | 'OUT_OF_CREDITS'
-  | 'CANCELLED'
-  | 'INTERNAL';
-
 export interface ImageError {
   code: ImageErrorCode;
   message: string;
   retryable: boolean;
-}
-
-/** Encoded image bytes as the provider returned them, labelled by their own signature. */
-export interface EncodedImage {
-  mimeType: string;
-  bytes: Buffer;
 }
 
 export interface ImageResult {

@@ -1,4 +1,4 @@
-import type { ImageErrorCode } from '../generation/types.js';
+import type { ImageErrorCode } from '../images/types.js';
 import type { RateLimitHeaders } from './rate-limit-headers.js';
 
 export interface ProviderErrorDetails {

@@ -1,8 +1,8 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_TOGETHER_IMAGE_HOSTS, defaultMaxImageBytes } from '../config.js';
-import { checkImageContainer } from '../generation/image-container.js';
-import type { EncodedImage, ImageErrorCode } from '../generation/types.js';
+import { checkImageContainer } from '../images/image-container.js';
+import type { EncodedImage, ImageErrorCode } from '../images/types.js';
 import type { Logger } from '../logger.js';
 import { discard, readBounded, tooLarge } from './bounded-body.js';
 import { createImageHostCheck } from './image-hosts.js';

@@ -1,4 +1,4 @@
-import type { EncodedImage } from '../generation/types.js';
+import type { EncodedImage } from '../images/types.js';
 import type { RateLimitHeaders } from './rate-limit-headers.js';
 
 /** What a provider is asked to draw. Sides are already validated and rounded to multiples of 16. */

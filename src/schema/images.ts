@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { toDataUrl } from '../generation/image-mime.js';
+import { toDataUrl } from '../images/image-mime.js';
 import { imageRequestSchema, type ImageLimits } from '../generation/image-limits.js';
 import type { Dimensions, GenerationStats, ImageError, ImageResult } from '../generation/types.js';
 import type { Builder } from './builder.js';

@@ -1,5 +1,5 @@
 import type { GenerationService } from '../generation/generation-service.js';
-import { toDataUrl } from '../generation/image-mime.js';
+import { toDataUrl } from '../images/image-mime.js';
 import type { GenerationStats, ImageResult, Progress } from '../generation/types.js';
 import { applyOutcomes, collectPlaceholders, type Worksheet } from './worksheet.js';
 

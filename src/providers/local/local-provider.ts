@@ -1,4 +1,4 @@
-import type { EncodedImage } from '../../generation/types.js';
+import type { EncodedImage } from '../../images/types.js';
 import { ProviderError } from '../provider-error.js';
 import type { ImageProvider, ProviderRequest } from '../types.js';
 import { loadPlaceholderFonts } from './placeholder-fonts.js';
