@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { toDataUrl } from '../images/image-mime.js';
 import { imageRequestSchema, type ImageLimits } from '../generation/image-limits.js';
@@ -31,20 +30,23 @@ const ERROR_CODES = {
 } as const;
 
 /**
- * A result as GraphQL sees it. `scope` makes its `id` unique across jobs (normalized caches key on it): the job id,
- * or a fresh one for generateImage. `jobId`, when the result belongs to a stored job, names the URL of its bytes.
+ * A result as GraphQL sees it: every image belongs to a stored job (generateImage's too), whose id makes the result's
+ * `id` unique across jobs (normalized caches key on it) and names the URL of its bytes.
  */
-export type JobImageResult = ImageResult & { scope: string; jobId?: string };
+export type JobImageResult = ImageResult & { jobId: string };
 
 /** A result of a stored job, ready for GraphQL. */
 export function inJob(jobId: string, result: ImageResult): JobImageResult {
-  return { ...result, scope: jobId, jobId };
+  return { ...result, jobId };
 }
 
 /** The HTTP path of a job's image bytes, served by src/server/image-route.ts. */
 export function imagePath(jobId: string, imageId: string): string {
   return `/images/${encodeURIComponent(jobId)}/${encodeURIComponent(imageId)}`;
 }
+
+/** generateImage's request id within its one-image job. */
+const SINGLE_IMAGE_ID = 'image';
 
 /** The types every domain shares: image requests and results, sizes, errors and stats. */
 export function addImageTypes(builder: Builder, limits: ImageLimits) {
@@ -81,8 +83,8 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
     fields: (t) => ({
       id: t.id({
         description:
-          'Unique across jobs: "<jobId>/<requestId>" (for generateImage, a fresh id in place of the job\'s), so that normalized caches (Apollo, urql graphcache) never mix two jobs\' images.',
-        resolve: (result) => `${result.scope}/${result.id}`,
+          'Unique across jobs: "<jobId>/<requestId>" (generateImage runs as a job of its own), so that normalized caches (Apollo, urql graphcache) never mix two jobs\' images.',
+        resolve: (result) => `${result.jobId}/${result.id}`,
       }),
       requestId: t.id({
         description:
@@ -107,8 +109,8 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
       url: t.string({
         nullable: true,
         description:
-          "Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<requestId>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches.",
-        resolve: (result) => (result.image && result.jobId ? imagePath(result.jobId, result.id) : null),
+          "Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<requestId>), with the same access token; null until SUCCEEDED. Ask for `url` instead of `image` to keep answers small for large batches.",
+        resolve: (result) => (result.image ? imagePath(result.jobId, result.id) : null),
       }),
       mimeType: t.string({
         nullable: true,
@@ -197,7 +199,7 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
     t.field({
       type: ImageResultRef,
       description:
-        'One image, for a single placeholder; the same retries and limits apply. A failure is data: see `error`.',
+        'One image, for a single placeholder, run as a job of one image: the same retries and limits apply, cancelGeneration and a server shutdown reach it, and its `url` serves the picture. Answers when the image is final. A failure is data: see `error`.',
       args: {
         prompt: t.arg.string({ required: true, description: 'What to draw.' }),
         width: t.arg.int({ required: true, description: 'Width in pixels.' }),
@@ -207,9 +209,15 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
       validate: imageRequestSchema(limits).omit({ id: true }),
       resolve: (_root, args, context) =>
         answer(async () => {
-          context.jobs.assertAccepting();
-          const result = await context.service.generateImage({ id: 'image', ...args });
-          return { ...result, scope: `image-${randomUUID()}` };
+          const started = await context.jobs.start({
+            images: [{ id: SINGLE_IMAGE_ID, ...args }],
+            owner: context.owner,
+            tenant: context.tenant,
+          });
+          const job = await started.finished;
+          const [result] = job.results;
+          if (!result) throw new Error('a job of one image finished with no result');
+          return inJob(job.id, result);
         }),
     }),
   );

@@ -139,7 +139,7 @@ export type ImageResult = {
   dimensions: Dimensions;
   /** Why the image failed or was cancelled; while RETRYING, why the last attempt failed. */
   error: Maybe<ImageError>;
-  /** Unique across jobs: "<jobId>/<requestId>" (for generateImage, a fresh id in place of the job's), so that normalized caches (Apollo, urql graphcache) never mix two jobs' images. */
+  /** Unique across jobs: "<jobId>/<requestId>" (generateImage runs as a job of its own), so that normalized caches (Apollo, urql graphcache) never mix two jobs' images. */
   id: Scalars['ID']['output'];
   /** The picture as a data URL whose MIME type is that of the bytes (data:image/jpeg;base64,...); null until SUCCEEDED. */
   image: Maybe<Scalars['String']['output']>;
@@ -157,7 +157,7 @@ export type ImageResult = {
   status: ImageStatus;
   /** Whether the image SUCCEEDED. */
   success: Scalars['Boolean']['output'];
-  /** Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<requestId>), with the same access token; null until SUCCEEDED and for generateImage. Ask for `url` instead of `image` to keep answers small for large batches. */
+  /** Where the picture's bytes can be fetched over HTTP, relative to the server (/images/<jobId>/<requestId>), with the same access token; null until SUCCEEDED. Ask for `url` instead of `image` to keep answers small for large batches. */
   url: Maybe<Scalars['String']['output']>;
 };
 
@@ -189,7 +189,7 @@ export type JobStatus =
 export type Mutation = {
   /** Cancels a job: queued images never start, requests in flight are aborted. Answers the job once every image is final; a finished job is answered as it is. */
   cancelGeneration: GenerationJob;
-  /** One image, for a single placeholder; the same retries and limits apply. A failure is data: see `error`. */
+  /** One image, for a single placeholder, run as a job of one image: the same retries and limits apply, cancelGeneration and a server shutdown reach it, and its `url` serves the picture. Answers when the image is final. A failure is data: see `error`. */
   generateImage: ImageResult;
   /** Generates every image of the batch in parallel; answers when each one has succeeded, failed or been cancelled. A failed image is data (its `error`), not a GraphQL error. */
   generateWorksheetImages: GenerationJob;
