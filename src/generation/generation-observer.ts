@@ -1,4 +1,5 @@
-import type { ImageErrorCode, ImageStatus } from './types.js';
+import type { FinalImageStatus } from './states.js';
+import type { ImageErrorCode } from './types.js';
 
 /**
  * What the generation side reports as it works, for metrics. Every method is optional and must not throw;
@@ -14,7 +15,7 @@ export interface GenerationObserver {
   /** A retry was scheduled for `reason` after `delayMilliseconds`. */
   retryScheduled?(reason: string, delayMilliseconds: number): void;
   /** An image reached a final state. */
-  imageFinished?(status: Extract<ImageStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELLED'>, code: ImageErrorCode | null): void;
+  imageFinished?(status: FinalImageStatus, code: ImageErrorCode | null): void;
   /** A job started or finished (jobs are the GraphQL layer's batches). */
   jobStarted?(): void;
   jobFinished?(status: 'COMPLETED' | 'CANCELLED'): void;

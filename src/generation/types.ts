@@ -1,4 +1,5 @@
 import type { EncodedImage, ImageErrorCode } from '../images/types.js';
+import type { FinishedJobStatus, ImageStatus } from './states.js';
 
 // Re-exported so the layers above keep one place to import the generation vocabulary from.
 export type { EncodedImage, ImageErrorCode };
@@ -18,9 +19,8 @@ export interface Dimensions {
   height: number;
 }
 
-export type ImageStatus = 'QUEUED' | 'GENERATING' | 'RETRYING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-
-export const TERMINAL_STATUSES: ReadonlySet<ImageStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+export type { FinishedJobStatus, ImageStatus, JobStatus } from './states.js';
+export { TERMINAL_STATUSES } from './states.js';
 
 export interface ImageError {
   code: ImageErrorCode;
@@ -71,10 +71,8 @@ export interface ProgressEvent {
   stats: GenerationStats;
 }
 
-export type BatchStatus = 'COMPLETED' | 'CANCELLED';
-
 export interface BatchResult {
-  status: BatchStatus;
+  status: FinishedJobStatus;
   results: ImageResult[];
   stats: GenerationStats;
 }

@@ -1,3 +1,5 @@
+import { FINAL_IMAGE_STATUSES, STATS_COUNTER_OF } from '../generation/states.js';
+
 /**
  * The Lua scripts that change a job in Redis. Each runs atomically, so that replicas writing to one job at once
  * never number two events alike, never record a second final state for an image, and write `done` exactly once.
@@ -13,8 +15,8 @@
 /** Shared helpers: the stats and progress of the job as the hash holds them, and appending one event. */
 const HELPERS = `
 local h, s = KEYS[1], KEYS[2]
-local TERMINAL = { SUCCEEDED = true, FAILED = true, CANCELLED = true }
-local COUNTER = { SUCCEEDED = 'successful', FAILED = 'failed', CANCELLED = 'cancelled' }
+local TERMINAL = { ${FINAL_IMAGE_STATUSES.map((status) => `${status} = true`).join(', ')} }
+local COUNTER = { ${FINAL_IMAGE_STATUSES.map((status) => `${status} = '${STATS_COUNTER_OF[status]}'`).join(', ')} }
 local function num(value) return tonumber(value) or 0 end
 local function stats(now)
   local v = redis.call('HMGET', h, 'total', 'successful', 'failed', 'cancelled', 'pending', 'retries',

@@ -1,6 +1,7 @@
+import type { JobStatus } from '../generation/states.js';
 import type { GenerationStats, ImageRequest, ImageResult, Progress } from '../generation/types.js';
 
-export type JobStatus = 'RUNNING' | 'COMPLETED' | 'CANCELLED';
+export type { JobStatus } from '../generation/states.js';
 
 /** One step of a job's progress, numbered 1, 2, 3 ... within the job. */
 export interface GenerationEvent {

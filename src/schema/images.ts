@@ -1,21 +1,10 @@
 import { z } from 'zod';
 import { toDataUrl } from '../images/image-mime.js';
+import { describedValues, IMAGE_STATUS_DESCRIPTIONS } from '../generation/states.js';
 import { imageRequestSchema, type ImageLimits } from '../generation/image-limits.js';
 import type { Dimensions, GenerationStats, ImageError, ImageResult } from '../generation/types.js';
 import type { Builder } from './builder.js';
 import { answer } from './errors.js';
-
-const IMAGE_STATUSES = {
-  QUEUED: { description: 'Waiting for a free upstream slot.' },
-  GENERATING: { description: 'An attempt is in flight.' },
-  RETRYING: {
-    description:
-      'The last attempt failed for a reason that can pass; `error` says why and `retryInMs` when the next one starts.',
-  },
-  SUCCEEDED: { description: 'Done: `image` holds the picture.' },
-  FAILED: { description: 'Done without a picture: `error` says why.' },
-  CANCELLED: { description: 'Stopped before it finished, by cancelGeneration or a server shutdown.' },
-} as const;
 
 const ERROR_CODES = {
   RATE_LIMITED: { description: "The image service's rate limit kept the image waiting too long; try again later." },
@@ -52,7 +41,7 @@ const SINGLE_IMAGE_ID = 'image';
 export function addImageTypes(builder: Builder, limits: ImageLimits) {
   const ImageStatus = builder.enumType('ImageStatus', {
     description: 'Where an image is in its life. SUCCEEDED, FAILED and CANCELLED are final.',
-    values: IMAGE_STATUSES,
+    values: describedValues(IMAGE_STATUS_DESCRIPTIONS),
   });
   const ImageErrorCode = builder.enumType('ImageErrorCode', {
     description: 'Why an image has no picture.',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describedValues, JOB_STATUS_DESCRIPTIONS } from '../generation/states.js';
 import { imageBatchSchema, type ImageLimits } from '../generation/image-limits.js';
 import type { StoredJob } from '../jobs/job-store.js';
 import type { Builder } from './builder.js';
@@ -10,11 +11,7 @@ import { chargeInlineImages } from './inline-images.js';
 export function addJobTypes(builder: Builder, limits: ImageLimits, images: ImageTypes, maxInlineImageBytes: number) {
   const JobStatus = builder.enumType('JobStatus', {
     description: 'Where a job is in its life.',
-    values: {
-      RUNNING: { description: 'Some images are not final yet.' },
-      COMPLETED: { description: 'Every image has SUCCEEDED or FAILED.' },
-      CANCELLED: { description: 'The job was cancelled; images not finished by then are CANCELLED.' },
-    },
+    values: describedValues(JOB_STATUS_DESCRIPTIONS),
   });
 
   const GenerationJobRef = builder.objectRef<StoredJob>('GenerationJob').implement({
