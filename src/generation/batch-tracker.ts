@@ -1,5 +1,6 @@
+import { emptyTally, type JobTally, progressOf, statsOf } from './job-tally.js';
+import { isFinalImageStatus, STATS_COUNTER_OF, TERMINAL_STATUSES } from './states.js';
 import type { Dimensions, GenerationStats, ImageResult, Progress, ProgressEvent } from './types.js';
-import { TERMINAL_STATUSES } from './types.js';
 
 export interface TrackedImage {
   id: string;
@@ -27,15 +28,17 @@ export function queuedResult(image: Omit<TrackedImage, 'prompt'>): ImageResult {
 }
 
 /**
- * The state of every image of one batch, in request order, and the stats and progress derived from it.
- * Every change replaces the image's result object, so an emitted event is a snapshot that later changes do not touch.
+ * The state of every image of one batch, in request order, and the stats and progress derived from it (by
+ * job-tally.ts, as the Redis store derives them). Every change replaces the image's result object, so an emitted
+ * event is a snapshot that later changes do not touch.
  */
 export class BatchTracker {
   private readonly results: ImageResult[];
   private readonly prompts: string[];
   private readonly startedAt: number;
   private finishedAt: number | undefined;
-  private retries = 0;
+  /** Counted at each transition, so that an event costs no pass over the batch; durationMs is set when read. */
+  private readonly tally: JobTally;
   /** Prompts in flight, most recent last: `current` names the newest. */
   private readonly inFlight = new Map<number, string>();
 
@@ -47,6 +50,7 @@ export class BatchTracker {
     this.startedAt = this.now();
     this.prompts = images.map((image) => image.prompt);
     this.results = images.map(queuedResult);
+    this.tally = emptyTally(images.length);
   }
 
   /** Announces every image in its first state, so a progress view can draw all placeholders at once. */
@@ -61,6 +65,8 @@ export class BatchTracker {
     if (next.status !== 'RETRYING') next.retryInMs = null;
     if (next.status === 'SUCCEEDED') next.error = null;
     this.results[index] = next;
+    // The image was not final before, so each image is counted once.
+    if (isFinalImageStatus(next.status)) this.tally[STATS_COUNTER_OF[next.status]] += 1;
     if (next.status === 'GENERATING') {
       this.inFlight.delete(index);
       this.inFlight.set(index, this.prompts[index] ?? '');
@@ -71,7 +77,7 @@ export class BatchTracker {
   }
 
   countRetry(): void {
-    this.retries += 1;
+    this.tally.retries += 1;
   }
 
   isTerminal(index: number): boolean {
@@ -88,44 +94,24 @@ export class BatchTracker {
   }
 
   stats(): GenerationStats {
-    let successful = 0;
-    let failed = 0;
-    let cancelled = 0;
-    for (const result of this.results) {
-      if (result.status === 'SUCCEEDED') successful += 1;
-      else if (result.status === 'FAILED') failed += 1;
-      else if (result.status === 'CANCELLED') cancelled += 1;
-    }
-    const total = this.results.length;
-    return {
-      total,
-      successful,
-      failed,
-      cancelled,
-      pending: total - successful - failed - cancelled,
-      retries: this.retries,
-      durationMs: Math.round((this.finishedAt ?? this.now()) - this.startedAt),
-    };
+    this.tally.durationMs = Math.round((this.finishedAt ?? this.now()) - this.startedAt);
+    return statsOf(this.tally);
   }
 
   progress(): Progress {
-    return this.progressOf(this.stats());
+    return progressOf(this.tally, this.current());
   }
 
-  private progressOf(stats: GenerationStats): Progress {
+  /** The newest prompt in flight: the map keeps insertion order, and update() re-inserts an image that starts. */
+  private current(): string | null {
     let newest: string | null = null;
     for (const prompt of this.inFlight.values()) newest = prompt;
-    return {
-      completed: stats.successful + stats.failed + stats.cancelled,
-      total: stats.total,
-      errors: stats.failed,
-      current: newest,
-    };
+    return newest;
   }
 
   private emit(image: ImageResult): void {
     if (!this.onProgress) return;
     const stats = this.stats();
-    this.onProgress({ image, progress: this.progressOf(stats), stats });
+    this.onProgress({ image, progress: progressOf(this.tally, this.current()), stats });
   }
 }
