@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
 import type { EncodedImage, ImageResult } from '../generation/types.js';
 import type { FollowOptions, JobStore, StoredJob } from './job-store.js';
 import { APPEND_EVENT, CANCEL_JOB, CREATE_JOB, RECORD_IMAGE, RETAIN_JOB } from './redis-scripts.js';
@@ -32,12 +33,16 @@ interface ImageRef {
 
 type StoredResult = Omit<ImageResult, 'image'> & { image: ImageRef | null };
 
-/** What the scripts write into the stream: a GenerationEvent without its job id, pictures as references. */
+/**
+ * What the scripts write into the stream: a GenerationEvent without its job id, pictures as references, and the raw
+ * counts in place of stats and progress, which are derived on read as the in-process mode derives them.
+ */
 interface StreamEvent {
   sequence: number;
   image: StoredResult | null;
-  progress: GenerationEvent['progress'];
-  stats: GenerationEvent['stats'];
+  tally: JobTally;
+  /** The prompt most recently set in flight among those still in flight. */
+  current: string | null;
   done: boolean;
 }
 
@@ -115,10 +120,8 @@ export class RedisJobStore implements JobStore {
       ...statsFields(job.stats),
       'seq',
       '0',
-      'cur',
-      '',
-      'curIdx',
-      '',
+      'flight',
+      '[]',
     ];
     const images: Array<[number, EncodedImage]> = [];
     job.results.forEach((result, index) => {
@@ -148,15 +151,14 @@ export class RedisJobStore implements JobStore {
       fingerprint: hash.fingerprint ?? '',
       status: hash.status as StoredJob['status'],
       results,
-      stats: {
+      stats: statsOf({
         total,
         successful: Number(hash.successful),
         failed: Number(hash.failed),
         cancelled: Number(hash.cancelled),
-        pending: Number(hash.pending),
         retries: Number(hash.retries),
         durationMs: hash.finishedAt ? Number(hash.durationMs) : Math.max(0, this.now() - Number(hash.createdAt)),
-      },
+      }),
       createdAt: new Date(Number(hash.createdAt)),
       finishedAt: hash.finishedAt ? new Date(Number(hash.finishedAt)) : null,
     };
@@ -211,8 +213,8 @@ export class RedisJobStore implements JobStore {
     const stored: StreamEvent = {
       sequence: event.sequence,
       image,
-      progress: event.progress,
-      stats: event.stats,
+      tally: tallyOf(event.stats),
+      current: event.progress.current,
       done: event.done,
     };
     const finishedBytes = await this.scripts.append(this.keys(event.jobId), [
@@ -343,8 +345,8 @@ export class RedisJobStore implements JobStore {
       jobId,
       sequence: stored.sequence,
       image: image ?? null,
-      progress: stored.progress,
-      stats: stored.stats,
+      progress: stored.done ? finalProgressOf(stored.tally) : progressOf(stored.tally, stored.current),
+      stats: statsOf(stored.tally),
       done: stored.done,
     };
   }
@@ -387,6 +389,7 @@ export class RedisJobStore implements JobStore {
   }
 }
 
+/** The counts the hash keeps; the rest of the stats is derived on read. */
 function statsFields(stats: StoredJob['stats']): string[] {
   return [
     'total',
@@ -397,8 +400,6 @@ function statsFields(stats: StoredJob['stats']): string[] {
     String(stats.failed),
     'cancelled',
     String(stats.cancelled),
-    'pending',
-    String(stats.pending),
     'retries',
     String(stats.retries),
     'durationMs',

@@ -8,23 +8,33 @@ import { FINAL_IMAGE_STATUSES, STATS_COUNTER_OF } from '../generation/states.js'
  * are `<hash key>:img:<index>` (same slot, so the scripts may touch them in a Cluster too).
  *
  * Hash fields: id owner fingerprint status createdAt finishedAt ('' while running) total successful failed
- * cancelled pending retries durationMs seq cancel ('1' once cancelled) cur curIdx, and r:<index> = the image's
- * result as JSON, its picture replaced by { mimeType, size, ref } where ref is the index of the image key.
+ * cancelled retries durationMs seq cancel ('1' once cancelled) flight, and r:<index> = the image's result as JSON, its
+ * picture replaced by { mimeType, size, ref } where ref is the index of the image key. flight lists the images in
+ * flight as JSON, most recently started last: [{ i = index, p = prompt }].
+ *
+ * The scripts keep raw counts only, and write them into every event as { sequence, image, done, tally, current }:
+ * pending, progress and the final event's lack of a current prompt are derived on read (src/generation/job-tally.ts),
+ * by the same code as in the in-process mode.
  */
 
-/** Shared helpers: the stats and progress of the job as the hash holds them, and appending one event. */
+/** Shared helpers: the job's raw counts, its images in flight, and appending one event. */
 const HELPERS = `
 local h, s = KEYS[1], KEYS[2]
 local TERMINAL = { ${FINAL_IMAGE_STATUSES.map((status) => `${status} = true`).join(', ')} }
 local COUNTER = { ${FINAL_IMAGE_STATUSES.map((status) => `${status} = '${STATS_COUNTER_OF[status]}'`).join(', ')} }
 local function num(value) return tonumber(value) or 0 end
-local function stats(now)
-  local v = redis.call('HMGET', h, 'total', 'successful', 'failed', 'cancelled', 'pending', 'retries',
+local function tally(now)
+  local v = redis.call('HMGET', h, 'total', 'successful', 'failed', 'cancelled', 'retries',
     'createdAt', 'finishedAt', 'durationMs')
-  local duration = num(v[9])
-  if v[8] == '' or v[8] == false then duration = math.max(0, now - num(v[7])) end
+  local duration = num(v[8])
+  if v[7] == '' or v[7] == false then duration = math.max(0, now - num(v[6])) end
   return { total = num(v[1]), successful = num(v[2]), failed = num(v[3]), cancelled = num(v[4]),
-    pending = num(v[5]), retries = num(v[6]), durationMs = duration }
+    retries = num(v[5]), durationMs = duration }
+end
+local function inFlight()
+  local raw = redis.call('HGET', h, 'flight')
+  if not raw or raw == '' then return {} end
+  return cjson.decode(raw)
 end
 local function keepLike(key)
   local ttl = redis.call('PTTL', h)
@@ -32,11 +42,11 @@ local function keepLike(key)
 end
 local function append(image, done, now)
   local seq = redis.call('HINCRBY', h, 'seq', 1)
-  local st = stats(now)
-  local current = redis.call('HGET', h, 'cur')
-  if current == false or current == '' or done then current = cjson.null end
-  local event = { sequence = seq, image = image or cjson.null, done = done, stats = st,
-    progress = { completed = st.total - st.pending, total = st.total, errors = st.failed, current = current } }
+  local flight = inFlight()
+  local newest = flight[#flight]
+  local current = cjson.null
+  if newest then current = newest.p end
+  local event = { sequence = seq, image = image or cjson.null, done = done, tally = tally(now), current = current }
   redis.call('XADD', s, '0-' .. seq, 'e', cjson.encode(event))
   keepLike(s)
   return seq
@@ -51,15 +61,14 @@ local function settle(index, patch, prompt, now)
   if result.status ~= 'RETRYING' then result.retryInMs = cjson.null end
   if result.status == 'SUCCEEDED' then result.error = cjson.null end
   redis.call('HSET', h, field, cjson.encode(result))
-  if TERMINAL[result.status] then
-    redis.call('HINCRBY', h, 'pending', -1)
-    redis.call('HINCRBY', h, COUNTER[result.status], 1)
+  if TERMINAL[result.status] then redis.call('HINCRBY', h, COUNTER[result.status], 1) end
+  -- An image that starts (again) goes last; one that stops leaves, whichever it was.
+  local flight, kept = inFlight(), {}
+  for _, entry in ipairs(flight) do
+    if entry.i ~= index then kept[#kept + 1] = entry end
   end
-  if result.status == 'GENERATING' then
-    redis.call('HSET', h, 'cur', prompt, 'curIdx', tostring(index))
-  elseif redis.call('HGET', h, 'curIdx') == tostring(index) then
-    redis.call('HSET', h, 'cur', '', 'curIdx', '')
-  end
+  if result.status == 'GENERATING' then kept[#kept + 1] = { i = index, p = prompt } end
+  if #kept ~= #flight or result.status == 'GENERATING' then redis.call('HSET', h, 'flight', cjson.encode(kept)) end
   append(result, false, now)
   return 1
 end
@@ -78,12 +87,13 @@ local function expireAll(ttl)
   return bytes
 end
 local function finishIfDone(now, retention)
-  if num(redis.call('HGET', h, 'pending')) > 0 then return -1 end
+  local v = redis.call('HMGET', h, 'total', 'successful', 'failed', 'cancelled')
+  if num(v[2]) + num(v[3]) + num(v[4]) < num(v[1]) then return -1 end
   local status = 'COMPLETED'
   if redis.call('HGET', h, 'cancel') == '1' then status = 'CANCELLED' end
   local createdAt = num(redis.call('HGET', h, 'createdAt'))
   redis.call('HSET', h, 'status', status, 'finishedAt', tostring(now),
-    'durationMs', tostring(math.max(0, now - createdAt)), 'cur', '', 'curIdx', '')
+    'durationMs', tostring(math.max(0, now - createdAt)))
   append(nil, true, now)
   return expireAll(retention)
 end
