@@ -6,9 +6,8 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createGenerationService } from './generation/create-generation-service.js';
 import type { GenerationService } from './generation/generation-service.js';
-import { JobManager } from './jobs/job-manager.js';
-import type { JobStore } from './jobs/job-store.js';
-import { MemoryJobStore } from './jobs/memory-job-store.js';
+import { createJobs } from './jobs/create-jobs.js';
+import type { JobManager } from './jobs/job-manager.js';
 import { connectRedisMode } from './jobs/redis-mode.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -80,22 +79,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   });
   const service = createGenerationService(config, provider, logger, metrics.observer, redisParts?.budget);
   const redis = redisParts?.build(service);
-  const store: JobStore =
-    redis?.store ??
-    new MemoryJobStore({
-      retentionMs: config.jobs.retentionMs,
-      maxRetained: config.jobs.maxRetained,
-      maxRetainedBytes: config.jobs.maxRetainedBytes,
-    });
-  const jobs = new JobManager({
-    service,
-    store,
-    logger,
-    subscribeWaitMs: config.jobs.subscribeWaitMs,
-    maxWaitingPerOwner: config.security.maxWaitingSubscriptionsPerClient,
-    observer: metrics.observer,
-    ...(redis ? { shared: { store: redis.store, queue: redis.queue } } : {}),
-  });
+  const { jobs, close: closeJobs } = createJobs(config, service, logger, metrics.observer, redis);
   const schema = buildSchema(config.images, { maxInlineImageBytes: config.security.maxInlineImageBytes });
 
   const access = createAccessControl(config.apiTokens);
@@ -230,7 +214,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 1000).unref();
       });
-      await store.close();
+      await closeJobs();
       await redis?.close();
       await provider.close();
     },

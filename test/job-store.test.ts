@@ -67,18 +67,21 @@ describe('the in-memory job store: the contract every job store keeps', () => {
 });
 
 describe('the in-memory job store', () => {
-  it('keeps the first job stored under an id', async () => {
-    const target = store();
+  it('keeps the job object it was given, and gives an id back once the job under it has expired', async () => {
+    const target = store({ retentionMs: 1000 });
     const first = job('a');
-    expect(await target.insert(first)).toBe(first);
-    expect(await target.insert(job('a'))).toBe(first);
+    expect(await target.create(first)).toBe('created');
+    expect(await target.get('a')).toBe(first);
+    await finish(target, first);
+    now += 1001;
+    expect(await target.create({ ...job('a'), fingerprint: 'other images' })).toBe('created');
   });
 
   it('forgets finished jobs after the retention time, never running ones', async () => {
     const target = store({ retentionMs: 1000 });
     const finished = job('finished');
-    await target.insert(finished);
-    await target.insert(job('running'));
+    await target.create(finished);
+    await target.create(job('running'));
     await finish(target, finished);
     now += 1001;
     expect(await target.get('finished')).toBeUndefined();
@@ -89,7 +92,7 @@ describe('the in-memory job store', () => {
     const target = store({ maxRetained: 2 });
     for (const id of ['a', 'b', 'c']) {
       const stored = job(id);
-      await target.insert(stored);
+      await target.create(stored);
       now += 10;
       await finish(target, stored);
     }
@@ -102,14 +105,14 @@ describe('the in-memory job store', () => {
     const target = store({ maxRetainedBytes: 2500 });
     for (const id of ['a', 'b', 'c']) {
       const stored = job(id, 1000);
-      await target.insert(stored);
+      await target.create(stored);
       now += 10;
       await finish(target, stored);
     }
     expect(await target.get('a')).toBeUndefined();
     expect(await target.get('b')).toBeDefined();
     const huge = job('huge', 10_000);
-    await target.insert(huge);
+    await target.create(huge);
     now += 10;
     await finish(target, huge);
     expect(await target.get('huge')).toBeDefined();
@@ -120,7 +123,7 @@ describe('the in-memory job store', () => {
   it('evicts in finish order, not start order, and keeps a running byte total that frees what it drops', async () => {
     const target = store({ maxRetained: 3, maxRetainedBytes: 3000 });
     const started = ['a', 'b', 'c', 'd'].map((id) => job(id, 1000));
-    for (const stored of started) await target.insert(stored);
+    for (const stored of started) await target.create(stored);
     // Finished in the order d, b, a, c: d is the oldest finished job although it started last.
     for (const id of ['d', 'b', 'a', 'c']) {
       now += 10;
@@ -133,7 +136,7 @@ describe('the in-memory job store', () => {
 
     // 3000 bytes kept; a 1500-byte job pushes out b and a (the two oldest), not c.
     const e = job('e', 1500);
-    await target.insert(e);
+    await target.create(e);
     now += 10;
     await finish(target, e);
     expect(await target.get('b')).toBeUndefined();
@@ -143,7 +146,7 @@ describe('the in-memory job store', () => {
 
     // The total went down with what was dropped: 2500 bytes now, so one more 500-byte job fits beside them.
     const f = job('f', 500);
-    await target.insert(f);
+    await target.create(f);
     now += 10;
     await finish(target, f);
     expect(await target.get('c')).toBeDefined();
@@ -160,11 +163,11 @@ describe('the in-memory job store', () => {
       { ...result, image: { mimeType: 'image/png', bytes: shared } },
       { ...result, id: '0-1', image: { mimeType: 'image/png', bytes: shared } },
     ];
-    await target.insert(twin);
+    await target.create(twin);
     await finish(target, twin);
     // 1500 bytes, not 3000: the next small job does not push it out.
     const small = job('small', 400);
-    await target.insert(small);
+    await target.create(small);
     await finish(target, small);
     expect(await target.get('twin')).toBeDefined();
 
@@ -175,7 +178,7 @@ describe('the in-memory job store', () => {
       ['tiny', 100],
     ] as const) {
       const stored = job(id, bytes);
-      await target.insert(stored);
+      await target.create(stored);
       await finish(target, stored);
     }
     expect(await target.get('twin')).toBeUndefined();
@@ -186,10 +189,10 @@ describe('the in-memory job store', () => {
   it('never drops a running job, however full the store is', async () => {
     const target = store({ maxRetained: 1, maxRetainedBytes: 1000 });
     const running = job('running', 5000);
-    await target.insert(running);
+    await target.create(running);
     for (const id of ['x', 'y', 'z']) {
       const stored = job(id, 900);
-      await target.insert(stored);
+      await target.create(stored);
       now += 10;
       await finish(target, stored);
     }
@@ -202,8 +205,7 @@ describe('the in-memory job store', () => {
 
   it('replays events from the first to a late follower, then follows live ones to the end', async () => {
     const target = store();
-    await target.insert(job('j'));
-    await target.appendEvent(event('j', 1));
+    await target.create(job('j'));
     await target.appendEvent(event('j', 2));
     const seen: number[] = [];
     const following = (async () => {
@@ -218,8 +220,8 @@ describe('the in-memory job store', () => {
 
   it('resumes after a sequence: events already emitted after it, then live ones, none twice', async () => {
     const target = store();
-    await target.insert(job('r'));
-    for (const sequence of [1, 2, 3]) await target.appendEvent(event('r', sequence));
+    await target.create(job('r'));
+    for (const sequence of [2, 3]) await target.appendEvent(event('r', sequence));
     const seen: number[] = [];
     const following = (async () => {
       const options = { waitMs: 0, signal: new AbortController().signal, after: 2 };
@@ -234,8 +236,7 @@ describe('the in-memory job store', () => {
 
   it('after the last emitted sequence of a running job, waits for the next; after the final one, ends at once', async () => {
     const target = store();
-    await target.insert(job('s'));
-    await target.appendEvent(event('s', 1));
+    await target.create(job('s'));
     const seen: number[] = [];
     const following = (async () => {
       const options = { waitMs: 0, signal: new AbortController().signal, after: 1 };
@@ -262,10 +263,10 @@ describe('the in-memory job store', () => {
       for await (const received of target.follow('later', { waitMs: 5_000, signal: new AbortController().signal }))
         seen.push(received.sequence);
     })();
-    await target.insert(job('later'));
-    await target.appendEvent(event('later', 1, true));
+    await target.create(job('later'));
+    await target.appendEvent(event('later', 2, true));
     await following;
-    expect(seen).toEqual([1]);
+    expect(seen).toEqual([1, 2]);
 
     const nothing: number[] = [];
     for await (const received of target.follow('never', { waitMs: 20, signal: new AbortController().signal }))

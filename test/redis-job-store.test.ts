@@ -38,16 +38,9 @@ describeWithRedis('the Redis job store', () => {
 
   jobStoreContract(async () => ({ store: newStore(), close: async () => {} }));
 
-  it('creates a job once: created, then existing with the same images, conflict with others', async () => {
-    const store = newStore();
-    expect(await store.create(contractJob('c', 'f1'), true)).toBe('created');
-    expect(await store.create(contractJob('c', 'f1'), true)).toBe('existing');
-    expect(await store.create(contractJob('c', 'f2'), true)).toBe('conflict');
-  });
-
   it('records each final state once, writes done exactly once, and numbers events without gaps under racing writers', async () => {
     const store = newStore();
-    await store.create(contractJob('r', 'f'), true);
+    await store.create(contractJob('r', 'f'));
     const settle = (index: number, status: 'SUCCEEDED' | 'FAILED') =>
       store.recordImage('r', [index], { status, attempts: 1 }, { prompt: 'p' });
     // Two writers race to finish the same images (a recovered task and the original, say).
@@ -76,7 +69,7 @@ describeWithRedis('the Redis job store', () => {
 
   it('cancels the images that have not started and finishes the job CANCELLED once the last one settles', async () => {
     const store = newStore();
-    await store.create(contractJob('x', 'f'), true);
+    await store.create(contractJob('x', 'f'));
     await store.recordImage('x', [0], { status: 'GENERATING', attempts: 1 }, { prompt: 'drawing' });
     expect(await store.cancel('x')).toBe(true);
     let job = (await store.get('x')) as StoredJob;
@@ -91,7 +84,7 @@ describeWithRedis('the Redis job store', () => {
 
   it('keeps pictures in their own keys that expire with the finished job, never in the hash', async () => {
     const store = newStore({ retentionMs: 5_000 });
-    await store.create(contractJob('i', 'f'), true);
+    await store.create(contractJob('i', 'f'));
     const bytes = Buffer.from('picture bytes');
     await store.recordImage(
       'i',
@@ -117,7 +110,7 @@ describeWithRedis('the Redis job store', () => {
   it('keeps finished jobs within the picture budget and the count, dropping the oldest but never the newest', async () => {
     const store = newStore({ maxRetainedBytes: 2500, maxRetained: 3 });
     const finishWith = async (id: string, size: number) => {
-      await store.create(contractJob(id, 'f'), true);
+      await store.create(contractJob(id, 'f'));
       const image = { mimeType: 'image/png', bytes: Buffer.alloc(size, 1) };
       await store.recordImage(id, [0, 1], { status: 'SUCCEEDED', attempts: 1, image }, { prompt: 'p' });
     };
@@ -136,7 +129,7 @@ describeWithRedis('the Redis job store', () => {
 
   it('resumes after a sequence with no event twice, and ends at once after the final one', async () => {
     const store = newStore();
-    await store.create(contractJob('after', 'f'), true);
+    await store.create(contractJob('after', 'f'));
     const read = async (after: number) => {
       const seen: number[] = [];
       for await (const event of store.follow('after', { waitMs: 0, signal: new AbortController().signal, after }))

@@ -131,7 +131,7 @@ describeWithRedis('stats and progress, in process and in Redis', () => {
       fingerprint: 'f',
       owner: 'tester',
     };
-    expect(await store.create(job, true)).toBe('created');
+    expect(await store.create(job)).toBe('created');
     for (const step of steps) {
       clock = step.at;
       const prompt = prompts[step.indexes[0] ?? 0] ?? '';

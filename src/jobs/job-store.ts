@@ -8,6 +8,8 @@ export interface StoredJob extends JobSnapshot {
   owner: string;
 }
 
+export type CreateOutcome = 'created' | 'existing' | 'conflict';
+
 export interface FollowOptions {
   /** How long to wait for a job id that is not known yet. */
   waitMs: number;
@@ -21,8 +23,12 @@ export interface FollowOptions {
  * servers behind a load balancer) implements the same interface.
  */
 export interface JobStore {
-  /** Adds the job unless its id is taken; answers the job that is stored under the id either way. */
-  insert(job: StoredJob): Promise<StoredJob>;
+  /**
+   * Adds the job unless its id is taken, with one QUEUED event per image as its events 1 to n, so that a subscriber
+   * sees the whole batch from its first event whoever runs it. Answers 'created', 'existing' (the id is taken by a job
+   * with the same fingerprint: the same request again) or 'conflict' (taken by other images); only 'created' adds.
+   */
+  create(job: StoredJob): Promise<CreateOutcome>;
   get(id: string): Promise<StoredJob | undefined>;
   /**
    * One picture of a job by the caller's request id, when the store can read it alone (a shared store, where a job's
@@ -38,5 +44,7 @@ export interface JobStore {
    * caller reports that), or when `after` is at or past the final event.
    */
   follow(id: string, options: FollowOptions): AsyncIterable<GenerationEvent>;
+  /** The job once its final event is stored (at once when it is already); undefined when the job is unknown. */
+  finished(id: string): Promise<StoredJob | undefined>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
-import type { JobStore, StoredJob, FollowOptions } from './job-store.js';
+import { progressOf } from '../generation/job-tally.js';
+import type { CreateOutcome, FollowOptions, JobStore, StoredJob } from './job-store.js';
 import type { GenerationEvent, JobSnapshot } from './types.js';
 
 export interface MemoryJobStoreOptions {
@@ -26,6 +27,8 @@ interface Entry {
   events: GenerationEvent[];
   /** Woken when an event is appended. */
   listeners: Set<() => void>;
+  /** Waiting for the final event (JobStore.finished); created by the first to wait. */
+  finishing?: Array<(job: StoredJob) => void>;
 }
 
 /**
@@ -59,15 +62,28 @@ export class MemoryJobStore implements JobStore {
     this.sweeper.unref();
   }
 
-  async insert(job: StoredJob): Promise<StoredJob> {
-    const existing = this.entries.get(job.id);
-    if (existing) return existing.job;
+  async create(job: StoredJob): Promise<CreateOutcome> {
+    // No await before the job is in: two creates of one id at once must not both see it free.
     this.dropExpired();
-    this.entries.set(job.id, { job, bytes: 0, events: [], listeners: new Set() });
+    const existing = this.entries.get(job.id)?.job;
+    if (existing) return existing.fingerprint === job.fingerprint ? 'existing' : 'conflict';
+    // The job's first events: every image QUEUED, nothing in flight.
+    const progress = progressOf(job.stats, null);
+    const events = job.results.map(
+      (image, index): GenerationEvent => ({
+        jobId: job.id,
+        sequence: index + 1,
+        image,
+        progress,
+        stats: job.stats,
+        done: false,
+      }),
+    );
+    this.entries.set(job.id, { job, bytes: 0, events, listeners: new Set() });
     const waiting = this.awaited.get(job.id);
     this.awaited.delete(job.id);
     waiting?.forEach((wake) => wake());
-    return job;
+    return 'created';
   }
 
   async get(id: string): Promise<StoredJob | undefined> {
@@ -103,6 +119,11 @@ export class MemoryJobStore implements JobStore {
     const entry = this.entries.get(event.jobId);
     if (!entry) return;
     entry.events.push(event);
+    if (event.done && entry.finishing) {
+      const finishing = entry.finishing;
+      entry.finishing = undefined;
+      for (const resolve of finishing) resolve(entry.job);
+    }
     const listeners = [...entry.listeners];
     entry.listeners.clear();
     listeners.forEach((wake) => wake());
@@ -115,13 +136,24 @@ export class MemoryJobStore implements JobStore {
     let next = Math.max(0, options.after ?? 0);
     if (entry.events.at(-1)?.done && next >= entry.events.length) return;
     while (!options.signal.aborted) {
-      while (next < entry.events.length) {
+      // An aborted follower stops at once, even with events still to read.
+      while (next < entry.events.length && !options.signal.aborted) {
         const event = entry.events[next++] as GenerationEvent;
         yield event;
         if (event.done) return;
       }
       await this.nextEvent(entry, options.signal);
     }
+  }
+
+  async finished(id: string): Promise<StoredJob | undefined> {
+    const entry = this.entries.get(id);
+    if (!entry || this.expired(entry)) return undefined;
+    if (entry.events.at(-1)?.done) return entry.job;
+    return new Promise((resolve) => {
+      entry.finishing ??= [];
+      entry.finishing.push(resolve);
+    });
   }
 
   async close(): Promise<void> {

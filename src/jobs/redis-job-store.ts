@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
 import type { EncodedImage, ImageResult } from '../generation/types.js';
-import type { FollowOptions, JobStore, StoredJob } from './job-store.js';
+import type { CreateOutcome, FollowOptions, JobStore, StoredJob } from './job-store.js';
 import { APPEND_EVENT, CANCEL_JOB, CREATE_JOB, RECORD_IMAGE, RETAIN_JOB } from './redis-scripts.js';
 import type { StreamMultiplexer } from './redis-stream-multiplexer.js';
 import type { GenerationEvent, JobSnapshot } from './types.js';
@@ -95,15 +95,11 @@ export class RedisJobStore implements JobStore {
     return `${this.jobKey(id)}:img:${index}`;
   }
 
-  async insert(job: StoredJob): Promise<StoredJob> {
-    return (await this.create(job, false)) === 'created' ? job : ((await this.get(job.id)) ?? job);
-  }
-
   /**
-   * Creates the job atomically: 'created', 'existing' (same images) or 'conflict'. With `announce`, one QUEUED event
-   * per image is appended in the same step, so that a subscriber sees the whole batch from sequence 1.
+   * Creates the job atomically: 'created', 'existing' (same images) or 'conflict'. Its QUEUED events (one per image)
+   * are appended in the same step, so that a subscriber sees the whole batch from sequence 1.
    */
-  async create(job: StoredJob, announce: boolean): Promise<'created' | 'existing' | 'conflict'> {
+  async create(job: StoredJob): Promise<CreateOutcome> {
     const fields: string[] = [
       'id',
       job.id,
@@ -131,7 +127,8 @@ export class RedisJobStore implements JobStore {
       job.fingerprint,
       this.now(),
       this.runningTtl,
-      announce ? '1' : '0',
+      // The script can leave the QUEUED events out; every job here has them.
+      '1',
       ...fields,
     ])) as 'created' | 'existing' | 'conflict';
     if (answer === 'created') await this.saveImages(job.id, images, this.runningTtl);
@@ -299,7 +296,8 @@ export class RedisJobStore implements JobStore {
         const event = await this.toEvent(id, fields);
         last = event.sequence;
         yield event;
-        if (event.done) return;
+        // An aborted follower stops at once, even with events of the page still to read.
+        if (event.done || options.signal.aborted) return;
       }
       if (page.length < 200) break;
     }
@@ -316,7 +314,8 @@ export class RedisJobStore implements JobStore {
         const event = await this.toEvent(id, fields);
         last = event.sequence;
         yield event;
-        if (event.done) return;
+        // An aborted follower stops at once, even with events of the page still to read.
+        if (event.done || options.signal.aborted) return;
       }
     }
     while (!options.signal.aborted) {
@@ -327,9 +326,20 @@ export class RedisJobStore implements JobStore {
         const event = await this.toEvent(id, fields);
         last = event.sequence;
         yield event;
-        if (event.done) return;
+        // An aborted follower stops at once, even with events of the page still to read.
+        if (event.done || options.signal.aborted) return;
       }
     }
+  }
+
+  async finished(id: string): Promise<StoredJob | undefined> {
+    const job = await this.get(id);
+    if (!job || job.finishedAt !== null) return job;
+    // Whichever replicas run its images, the final event lands in its stream: follow it there.
+    for await (const event of this.follow(id, { waitMs: 0, signal: new AbortController().signal })) {
+      if (event.done) break;
+    }
+    return (await this.get(id)) ?? job;
   }
 
   async close(): Promise<void> {}

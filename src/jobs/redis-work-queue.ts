@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { GenerationService } from '../generation/generation-service.js';
 import type { ImageError, ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
+import type { JobRunner, JobToRun } from './job-runner.js';
 import { connectRedis } from './redis-connection.js';
 import type { RedisJobStore } from './redis-job-store.js';
 
@@ -55,7 +56,7 @@ const CANCELLED_ERROR: ImageError = {
  * replica on a refusal (and the queue stops handing out tasks for as long). The project's own retry policy runs
  * inside the task; BullMQ's attempts only recover a task whose replica died (its lock expired).
  */
-export class RedisWorkQueue {
+export class RedisWorkQueue implements JobRunner {
   private readonly queue: Queue<ImageTask>;
   private readonly worker: Worker<ImageTask>;
   private readonly subscriber: Redis;
@@ -112,11 +113,14 @@ export class RedisWorkQueue {
     this.queue.rateLimit(milliseconds).catch(() => {});
   }
 
-  /** Image tasks running in this replica. */
+  /** Jobs with images running in this replica. */
   get runningCount(): number {
-    let count = 0;
-    for (const tasks of this.local.values()) count += tasks.size;
-    return count;
+    return this.local.size;
+  }
+
+  /** JobRunner: a job just created (by this replica) goes into the queue for every replica to work on. */
+  run({ job, images }: JobToRun): Promise<void> {
+    return this.enqueue(job.id, images, job.owner);
   }
 
   /** Enqueues a new job's images: one task per distinct upstream call. Only the replica that created the job calls it. */
@@ -156,7 +160,7 @@ export class RedisWorkQueue {
     const closing = this.worker.close();
     const outcome = await Promise.race([closing.then(() => 'closed' as const), sleep(graceMs, 'grace_over' as const)]);
     if (outcome === 'grace_over') {
-      this.options.logger.warn({ images: this.runningCount }, 'grace period over: handing images back to the queue');
+      this.options.logger.warn({ jobs: this.runningCount }, 'grace period over: handing images back to the queue');
       for (const tasks of this.local.values()) {
         for (const task of tasks) {
           task.handingBack = true;

@@ -102,7 +102,7 @@ export function createGenerationMetrics({
   });
   new Gauge({
     name: `${prefix}jobs_running`,
-    help: 'Jobs running.',
+    help: 'Jobs with images running in this process (with REDIS_URL: on this replica).',
     registers,
     collect() {
       this.set(runningJobs());

@@ -19,13 +19,52 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
   };
   const never = () => new AbortController().signal;
 
-  it('keeps the first job stored under an id, and answers it to a second insert', async () => {
+  it('creates a job once: created, then existing with the same images, conflict with others, keeping the first', async () => {
     const target = await store();
-    const first = contractJob('a', 'first');
-    expect((await target.insert(first)).fingerprint).toBe('first');
-    const second = await target.insert(contractJob('a', 'second'));
-    expect(second.fingerprint).toBe('first');
-    expect(second.id).toBe('a');
+    expect(await target.create(contractJob('a', 'first'))).toBe('created');
+    expect(await target.create(contractJob('a', 'first'))).toBe('existing');
+    expect(await target.create(contractJob('a', 'second'))).toBe('conflict');
+    expect(await target.get('a')).toMatchObject({ id: 'a', fingerprint: 'first', status: 'RUNNING', finishedAt: null });
+  });
+
+  it("starts a job's events with one QUEUED event per image, once, whoever follows", async () => {
+    const target = await store();
+    await target.create(contractJob('q', 'f'));
+    await target.create(contractJob('q', 'f'));
+    await target.appendEvent(contractEvent('q', 3, true));
+    const events: GenerationEvent[] = [];
+    for await (const received of target.follow('q', { waitMs: 0, signal: never() })) events.push(received);
+    expect(events.map((event) => [event.sequence, event.image?.id ?? null, event.image?.status ?? null])).toEqual([
+      [1, '0-0', 'QUEUED'],
+      [2, '0-1', 'QUEUED'],
+      [3, null, null],
+    ]);
+    expect(events[0]).toMatchObject({
+      jobId: 'q',
+      done: false,
+      progress: { completed: 0, total: 2, errors: 0, current: null },
+      stats: { total: 2, pending: 2, successful: 0 },
+    });
+  });
+
+  it('answers a job once its final event is stored, at once when it already is, and undefined for an unknown one', async () => {
+    const target = await store();
+    const job = contractJob('fin', 'f');
+    await target.create(job);
+    let settled: StoredJob | undefined;
+    const finishing = target.finished('fin').then((finished) => {
+      settled = finished;
+      return finished;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBeUndefined();
+    const finishedAt = new Date(job.createdAt.getTime() + 5);
+    const stats = { ...job.stats, cancelled: 2, pending: 0 };
+    await target.update('fin', { status: 'CANCELLED', results: job.results, stats, finishedAt });
+    await target.appendEvent(contractEvent('fin', 3, true));
+    expect(await finishing).toMatchObject({ id: 'fin', status: 'CANCELLED', finishedAt });
+    expect(await target.finished('fin')).toMatchObject({ id: 'fin', status: 'CANCELLED' });
+    expect(await target.finished('unknown')).toBeUndefined();
   });
 
   it('answers undefined for an unknown job', async () => {
@@ -35,7 +74,7 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
   it('reads back what update wrote, pictures included', async () => {
     const target = await store();
     const job = contractJob('u', 'f');
-    await target.insert(job);
+    await target.create(job);
     const bytes = tinyPng('contract');
     const results = job.results.map((result) => ({
       ...result,
@@ -56,32 +95,31 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
 
   it('replays events from the first to a late follower, then follows live ones to the end', async () => {
     const target = await store();
-    await target.insert(contractJob('j', 'f'));
-    await target.appendEvent(contractEvent('j', 1));
-    await target.appendEvent(contractEvent('j', 2));
+    await target.create(contractJob('j', 'f'));
+    await target.appendEvent(contractEvent('j', 3));
     const seen: number[] = [];
     const following = (async () => {
       for await (const received of target.follow('j', { waitMs: 0, signal: never() })) seen.push(received.sequence);
     })();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await target.appendEvent(contractEvent('j', 3, true));
+    await target.appendEvent(contractEvent('j', 4, true));
     await following;
-    expect(seen).toEqual([1, 2, 3]);
+    expect(seen).toEqual([1, 2, 3, 4]);
   });
 
   it('carries an event picture to followers', async () => {
     const target = await store();
     const job = contractJob('p', 'f');
-    await target.insert(job);
+    await target.create(job);
     const bytes = tinyPng('event');
     const image = { ...(job.results[0] as StoredJob['results'][number]), status: 'SUCCEEDED' as const };
     await target.appendEvent({
-      ...contractEvent('p', 1),
+      ...contractEvent('p', 3),
       image: { ...image, image: { mimeType: 'image/png', bytes } },
     });
-    await target.appendEvent(contractEvent('p', 2, true));
+    await target.appendEvent(contractEvent('p', 4, true));
     const events: GenerationEvent[] = [];
-    for await (const received of target.follow('p', { waitMs: 0, signal: never() })) events.push(received);
+    for await (const received of target.follow('p', { waitMs: 0, signal: never(), after: 2 })) events.push(received);
     expect(events[0]?.image?.id).toBe('0-0');
     expect(events[0]?.image?.image?.bytes.equals(bytes)).toBe(true);
     expect(events[1]?.image).toBeNull();
@@ -95,11 +133,10 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
         seen.push(received.sequence);
     })();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await target.insert(contractJob('later', 'f'));
-    await target.appendEvent(contractEvent('later', 1));
-    await target.appendEvent(contractEvent('later', 2, true));
+    await target.create(contractJob('later', 'f'));
+    await target.appendEvent(contractEvent('later', 3, true));
     await following;
-    expect(seen).toEqual([1, 2]);
+    expect(seen).toEqual([1, 2, 3]);
 
     const nothing: number[] = [];
     for await (const received of target.follow('never', { waitMs: 50, signal: never() }))
@@ -109,8 +146,7 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
 
   it('stops a follower at once when its signal aborts', async () => {
     const target = await store();
-    await target.insert(contractJob('s', 'f'));
-    await target.appendEvent(contractEvent('s', 1));
+    await target.create(contractJob('s', 'f'));
     const abort = new AbortController();
     const seen: number[] = [];
     const following = (async () => {
@@ -125,21 +161,20 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
 
   it('resumes after a sequence with no event twice, and ends at once after the final one', async () => {
     const target = await store();
-    await target.insert(contractJob('after', 'f'));
+    await target.create(contractJob('after', 'f'));
     const read = async (after: number) => {
       const seen: number[] = [];
       for await (const event of target.follow('after', { waitMs: 0, signal: never(), after }))
         seen.push(event.sequence);
       return seen;
     };
-    await target.appendEvent(contractEvent('after', 1));
-    await target.appendEvent(contractEvent('after', 2));
+    await target.appendEvent(contractEvent('after', 3));
     const resumed = read(1);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await target.appendEvent(contractEvent('after', 3, true));
-    expect(await resumed).toEqual([2, 3]);
-    expect(await read(2)).toEqual([3]);
-    expect(await read(3)).toEqual([]);
+    await target.appendEvent(contractEvent('after', 4, true));
+    expect(await resumed).toEqual([2, 3, 4]);
+    expect(await read(3)).toEqual([4]);
+    expect(await read(4)).toEqual([]);
   });
 
   it('gives many followers, joining before, during and after, every event once and in order', async () => {
@@ -153,9 +188,9 @@ export function jobStoreContract(open: () => Promise<{ store: JobStore; close: (
     };
     const early = [follow(), follow()];
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await target.insert(contractJob('many', 'f'));
+    await target.create(contractJob('many', 'f'));
     const during: Array<Promise<number[]>> = [];
-    for (let sequence = 1; sequence <= total; sequence++) {
+    for (let sequence = 3; sequence <= total; sequence++) {
       await target.appendEvent(contractEvent('many', sequence, sequence === total));
       if (sequence % 20 === 0) during.push(follow());
     }
