@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
+import type { GenerationService } from '../src/generation/generation-service.js';
 import { toDataUrl } from '../src/images/image-mime.js';
+import { createJobs, type Jobs } from '../src/jobs/create-jobs.js';
+import { silentLogger } from '../src/logger.js';
 import type { Progress } from '../src/generation/types.js';
 import { generateImagesForWorksheet } from '../src/worksheet/generate-images-for-worksheet.js';
 import {
@@ -226,10 +230,18 @@ describe('applyOutcomes', () => {
 
 describe('generateImagesForWorksheet', () => {
   let harness: GenerationHarness | undefined;
+  let opened: Jobs | undefined;
+  /** The job layer the CLI builds, over the harness's service. */
+  const jobsOf = (service: GenerationService) => {
+    opened = createJobs(parseConfig({ IMAGE_PROVIDER: 'local' }), service, silentLogger());
+    return opened.jobs;
+  };
 
   afterEach(async () => {
+    await opened?.close();
     await harness?.close();
     harness = undefined;
+    opened = undefined;
   });
 
   it('fills every placeholder from the upstream, reports progress, and maps the images back', async () => {
@@ -239,7 +251,7 @@ describe('generateImagesForWorksheet', () => {
     const progress: Progress[] = [];
 
     const illustrated = await generateImagesForWorksheet(worksheet, (update) => progress.push(update), {
-      service: harness.service,
+      jobs: jobsOf(harness.service),
     });
 
     expect(harness.fake.requests).toHaveLength(3);
@@ -290,7 +302,7 @@ describe('generateImagesForWorksheet', () => {
     });
     const progress: Progress[] = [];
     const illustrated = await generateImagesForWorksheet(sampleWorksheet(), (update) => progress.push(update), {
-      service: harness.service,
+      jobs: jobsOf(harness.service),
     });
     expect(progress.at(-1)).toMatchObject({ completed: 3, total: 3, errors: 1 });
     const barn = illustrated.worksheet.pages[1]?.elements[2];
@@ -306,23 +318,32 @@ describe('generateImagesForWorksheet', () => {
     const worksheet: Worksheet = {
       pages: [{ elements: [{ type: 'image', prompt: 'a hen', width: 256, height: 256, src: EXISTING_SRC }] }],
     };
-    const illustrated = await generateImagesForWorksheet(worksheet, undefined, { service: harness.service });
+    const illustrated = await generateImagesForWorksheet(worksheet, undefined, { jobs: jobsOf(harness.service) });
     expect(illustrated.results).toEqual([]);
     expect(illustrated.stats.total).toBe(0);
     expect(illustrated.worksheet).toEqual(worksheet);
     expect(harness.fake.requests).toHaveLength(0);
   });
 
-  it('cancels with the signal and leaves the cancelled placeholders without a src', async () => {
+  it('cancels its job with the signal and leaves the cancelled placeholders without a src', async () => {
     harness = await startGenerationHarness({ concurrency: 3, fake: { latencyMs: 5_000 } });
     const controller = new AbortController();
-    const running = generateImagesForWorksheet(sampleWorksheet(), undefined, {
-      service: harness.service,
+    const jobs = jobsOf(harness.service);
+    const progress: Progress[] = [];
+    const running = generateImagesForWorksheet(sampleWorksheet(), (update) => progress.push(update), {
+      jobs,
       signal: controller.signal,
+      jobId: 'sheet',
     });
     await harness.fake.whenInFlight(3);
+    expect(jobs.runningCount).toBe(1);
     controller.abort();
     const illustrated = await running;
+    // It ran as a job like a server's: listed while it ran, then kept, cancelled, with the events it was told of.
+    expect(jobs.runningCount).toBe(0);
+    expect(await jobs.get('sheet')).toMatchObject({ status: 'CANCELLED', stats: { total: 3, cancelled: 3 } });
+    expect(progress.at(-1)).toEqual({ completed: 3, total: 3, errors: 0, current: null });
+    expect(illustrated.status).toBe('CANCELLED');
     expect(illustrated.stats.cancelled).toBe(3);
     expect(illustrated.worksheet.pages[0]?.elements[1]).toMatchObject({ imageError: { code: 'CANCELLED' } });
     expect(illustrated.worksheet.pages[0]?.elements[1]).not.toHaveProperty('src');

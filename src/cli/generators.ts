@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { WorksheetImageGenerationService } from '../client/index.js';
 import { parseConfig } from '../config.js';
 import { createGenerationService } from '../generation/create-generation-service.js';
+import { createJobs } from '../jobs/create-jobs.js';
 import { silentLogger } from '../logger.js';
 import { createLocalProvider } from '../providers/local/index.js';
 import { generateImagesForWorksheet } from '../worksheet/generate-images-for-worksheet.js';
@@ -48,19 +49,25 @@ export interface WorksheetGenerator {
 export function createInProcessGenerator(environment: Record<string, string | undefined>): WorksheetGenerator {
   const config = parseConfig({ ...environment, IMAGE_PROVIDER: 'local' });
   const provider = createLocalProvider();
-  const service = createGenerationService(config, provider, silentLogger());
+  const logger = silentLogger();
+  const service = createGenerationService(config, provider, logger);
+  // The job layer the server runs: Ctrl-C cancels the job as cancelGeneration does, progress is the job's events.
+  const { jobs, close } = createJobs(config, service, logger);
   return {
     description: 'the embedded offline provider',
     async generate(worksheet, onProgress, signal) {
-      const generated = await generateImagesForWorksheet(worksheet, onProgress, { service, signal });
+      const generated = await generateImagesForWorksheet(worksheet, onProgress, { jobs, signal });
       return {
-        status: signal.aborted ? 'CANCELLED' : 'COMPLETED',
+        status: generated.status,
         worksheet: generated.worksheet,
         results: generated.results,
         retries: generated.stats.retries,
       };
     },
-    close: () => provider.close(),
+    async close() {
+      await close();
+      await provider.close();
+    },
   };
 }
 
