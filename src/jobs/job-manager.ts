@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { emptyTally, statsOf } from '../generation/job-tally.js';
 import { queuedResult } from '../generation/batch-tracker.js';
 import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
@@ -76,15 +77,7 @@ export class JobManager {
       id,
       status: 'RUNNING',
       results: images.map((image, index) => queuedResult(describe(image, service, sharing.has(index)))),
-      stats: {
-        total: images.length,
-        successful: 0,
-        failed: 0,
-        cancelled: 0,
-        pending: images.length,
-        retries: 0,
-        durationMs: 0,
-      },
+      stats: statsOf(emptyTally(images.length)),
       createdAt: new Date(),
       finishedAt: null,
       fingerprint: fingerprintOf(images),

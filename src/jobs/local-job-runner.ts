@@ -1,6 +1,6 @@
 import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
-import { finalProgressOf } from '../generation/job-tally.js';
+import { finalProgressOf, statsOf, tallyOf } from '../generation/job-tally.js';
 import type { ImageResult, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
 import type { JobRunner, JobToRun } from './job-runner.js';
@@ -129,7 +129,7 @@ export class LocalJobRunner implements JobRunner {
             retryable: true,
           },
         })),
-        stats: { ...job.stats, failed: images.length, pending: 0 },
+        stats: statsOf({ ...tallyOf(job.stats), failed: images.length }),
       };
     }
     const finishedAt = new Date();

@@ -1,3 +1,4 @@
+import { emptyTally, statsOf } from '../generation/job-tally.js';
 import type { FinishedJobStatus } from '../generation/states.js';
 import type { GenerationStats, ImageResult, Progress } from '../generation/types.js';
 import { toDataUrl } from '../images/image-mime.js';
@@ -24,16 +25,7 @@ export async function generateImagesForWorksheet(
 ): Promise<IllustratedWorksheet> {
   const placeholders = collectPlaceholders(worksheet);
   if (placeholders.length === 0) {
-    const stats: GenerationStats = {
-      total: 0,
-      successful: 0,
-      failed: 0,
-      cancelled: 0,
-      pending: 0,
-      retries: 0,
-      durationMs: 0,
-    };
-    return { status: 'COMPLETED', worksheet, results: [], stats };
+    return { status: 'COMPLETED', worksheet, results: [], stats: statsOf(emptyTally(0)) };
   }
   const { jobs, signal } = options;
   const started = await jobs.start({
