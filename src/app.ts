@@ -20,8 +20,9 @@ import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
 import { hardeningPlugins } from './server/hardening.js';
 import { createImageRoute } from './server/image-route.js';
 import { createHttpHandler, type ServerContext } from './server/http-handler.js';
-import { ImageQuota } from './server/image-quota.js';
+import { type ImageQuota, MemoryImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
+import { RedisImageQuota } from './server/redis-image-quota.js';
 import { useSharedSubscriptionExecution } from './server/shared-subscription-execution.js';
 import { pathOf, type Route } from './server/routes.js';
 import { createSseModeRoute } from './server/sse-modes.js';
@@ -86,7 +87,14 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
   // One budget per client over WebSocket and SSE together, so neither transport is a way around the other's cap.
   const connectionBudget = new ConnectionBudget(config.security.maxConnectionsPerClient);
   const sseStreams = new ConnectionPool('SSE streams', config.security.maxSseConnections);
-  const quota = new ImageQuota(config.security.quotaImagesPerMinute);
+  // One count per owner across every replica with REDIS_URL; per process without.
+  const quota: ImageQuota = redisParts
+    ? new RedisImageQuota({
+        redis: redisParts.commands,
+        prefix: redisParts.prefix,
+        imagesPerMinute: config.security.quotaImagesPerMinute,
+      })
+    : new MemoryImageQuota(config.security.quotaImagesPerMinute);
   const plugins: Plugin[] = [
     ...hardeningPlugins({ introspection: config.introspection, maxBatchSize: config.images.maxBatchSize }),
     useImageQuota({ quota, maxBatchSize: config.images.maxBatchSize }),

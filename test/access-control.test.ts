@@ -13,7 +13,6 @@ import {
   type RecordingWsClient,
 } from './support/graphql-clients.js';
 import { createLogger } from '../src/logger.js';
-import { ImageQuota } from '../src/server/image-quota.js';
 import { tokenTenant } from '../src/server/access-control.js';
 import { createGatedProvider, type GatedProvider } from './support/gated-provider.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -287,28 +286,6 @@ describe('image quota per token (QUOTA_IMAGES_PER_MINUTE=5)', () => {
     } finally {
       await server2.close();
     }
-  });
-});
-
-describe('the quota window', () => {
-  it('slides: images leave the count 60 seconds after they were taken, and the wait says when enough have', () => {
-    let now = 0;
-    const quota = new ImageQuota(5, () => now);
-    expect(quota.take('a', 3)).toEqual({ allowed: true });
-    now = 30_000;
-    expect(quota.take('a', 2)).toEqual({ allowed: true });
-    now = 40_000;
-    // 5 used; one more fits once the 3 taken at 0 s leave, at 60 s.
-    expect(quota.take('a', 1)).toEqual({ allowed: false, limit: 5, used: 5, retryAfterSeconds: 20 });
-    now = 60_000;
-    expect(quota.take('a', 3)).toEqual({ allowed: true });
-    expect(quota.take('b', 5)).toEqual({ allowed: true });
-  });
-
-  it('says waiting cannot help a request larger than a whole minute, and is off at 0', () => {
-    expect(new ImageQuota(5).take('a', 6)).toEqual({ allowed: false, limit: 5, used: 0 });
-    expect(new ImageQuota(0).take('a', 1_000)).toEqual({ allowed: true });
-    expect(() => new ImageQuota(-1)).toThrow(TypeError);
   });
 });
 

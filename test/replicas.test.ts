@@ -208,6 +208,34 @@ describeWithRedis('replicas sharing one Redis', { timeout: 90_000 }, () => {
     expect(fake.counters.abandoned).toBe(fake.counters.generations);
   });
 
+  it('the image quota is one count across replicas: a client spending it on A is refused on B, with the limit named', async () => {
+    fake = await startFakeTogether({ latencyMs: 20 });
+    const [a, b] = await Promise.all([
+      replica({ QUOTA_IMAGES_PER_MINUTE: '4' }),
+      replica({ QUOTA_IMAGES_PER_MINUTE: '4' }),
+    ]);
+    const onA = await postGraphQL(a.url, GENERATE_MUTATION, { input: { images: images(3, 'quota a') } });
+    expect(onA.body.data?.generateWorksheetImages).toMatchObject({ stats: { successful: 3 } });
+    const one = 'mutation { generateImage(prompt: "quota b", width: 256, height: 256) { status } }';
+    const onB = await postGraphQL(b.url, one);
+    expect(onB.body.data?.generateImage).toEqual({ status: 'SUCCEEDED' });
+
+    // Each replica alone has seen fewer than 4 images; together they have seen 4.
+    for (const server of [b, a]) {
+      const refused = await postGraphQL(server.url, one);
+      expect(refused.status).toBe(429);
+      const error = refused.body.errors?.[0];
+      expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 4 });
+      expect(error?.message).toContain('4 images per minute, 4 used in the last minute');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    expect(fake.counters.generations).toBe(4);
+    // The owner's keys are in Redis under the replicas' prefix, and expire by themselves.
+    const [key] = await redis.keys('wi:quota:*');
+    expect(key).toBeDefined();
+    expect(await redis.pttl(key as string)).toBeGreaterThan(0);
+  });
+
   it('a replica killed mid-job: another one finishes every image', async () => {
     const { a, b, jobId, fake: upstream } = await jobInFlightOnA('killed-1');
     a.child.kill('SIGKILL');

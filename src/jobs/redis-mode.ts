@@ -56,6 +56,9 @@ export function connectRedisMode(options: RedisModeOptions) {
   };
   return {
     budget,
+    /** The command connection, for what else the replicas share (the image quota); closed with the mode. */
+    commands: command,
+    prefix,
     build: (service: GenerationService): RedisMode => {
       const mode = buildRedisMode(options, { command, blocking, service, prefix });
       queue = mode.queue;

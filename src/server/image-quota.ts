@@ -3,18 +3,44 @@ export type QuotaDecision =
   /** `retryAfterSeconds` is absent when the request asks for more than a whole minute's quota: waiting cannot help. */
   | { allowed: false; limit: number; used: number; retryAfterSeconds?: number };
 
+/**
+ * Images per minute per owner, over a sliding window: a request fits when the images taken in the last 60 seconds
+ * plus its own stay within the limit. A refused request takes nothing. In memory for one process
+ * (MemoryImageQuota), or in Redis shared by every replica (RedisImageQuota in redis-image-quota.ts), so that N replicas
+ * do not give a client N times its quota. Both follow the same contract (test/image-quota.test.ts).
+ */
+export interface ImageQuota {
+  readonly imagesPerMinute: number;
+  /** False at 0 images per minute: every request passes and nothing is counted. */
+  readonly enabled: boolean;
+  /** Takes `count` images from the owner's minute when they fit; rejects when the count cannot be reached. */
+  take(owner: string, count: number): Promise<QuotaDecision>;
+}
+
+/** The sliding window, shared by both implementations. */
+export const QUOTA_WINDOW_MS = 60_000;
+
+/** Throws unless `imagesPerMinute` is a whole number from 0. */
+export function checkImagesPerMinute(imagesPerMinute: number): void {
+  if (!Number.isSafeInteger(imagesPerMinute) || imagesPerMinute < 0) {
+    throw new TypeError(`imagesPerMinute must be a whole number from 0, got ${imagesPerMinute}`);
+  }
+}
+
+/** Seconds to tell a client to wait, from the milliseconds until enough images leave the window. */
+export function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}
+
 interface Spent {
   at: number;
   count: number;
 }
 
-const WINDOW_MS = 60_000;
+const WINDOW_MS = QUOTA_WINDOW_MS;
 
-/**
- * Images per minute per owner, over a sliding window: a request fits when the images taken in the last 60 seconds
- * plus its own stay within the limit. A refused request takes nothing.
- */
-export class ImageQuota {
+/** The quota of one process, kept in its memory: the default without REDIS_URL. */
+export class MemoryImageQuota implements ImageQuota {
   private readonly spentByOwner = new Map<string, Spent[]>();
   private lastSweep: number;
 
@@ -22,9 +48,7 @@ export class ImageQuota {
     readonly imagesPerMinute: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (!Number.isSafeInteger(imagesPerMinute) || imagesPerMinute < 0) {
-      throw new TypeError(`imagesPerMinute must be a whole number from 0, got ${imagesPerMinute}`);
-    }
+    checkImagesPerMinute(imagesPerMinute);
     this.lastSweep = now();
   }
 
@@ -32,8 +56,11 @@ export class ImageQuota {
     return this.imagesPerMinute > 0;
   }
 
-  /** Takes `count` images from the owner's minute when they fit. */
-  take(owner: string, count: number): QuotaDecision {
+  async take(owner: string, count: number): Promise<QuotaDecision> {
+    return this.takeNow(owner, count);
+  }
+
+  private takeNow(owner: string, count: number): QuotaDecision {
     if (!this.enabled || count <= 0) return { allowed: true };
     const now = this.now();
     this.sweep(now);
@@ -55,7 +82,7 @@ export class ImageQuota {
           allowed: false,
           limit,
           used,
-          retryAfterSeconds: Math.max(1, Math.ceil((entry.at + WINDOW_MS - now) / 1000)),
+          retryAfterSeconds: retryAfterSeconds(entry.at + WINDOW_MS - now),
         };
       }
     }

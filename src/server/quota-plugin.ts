@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { toGraphQLError } from '../schema/errors.js';
 import type { GraphQLContext } from '../schema/index.js';
-import type { ImageQuota } from './image-quota.js';
+import type { ImageQuota, QuotaDecision } from './image-quota.js';
 import { requestedImages } from './requested-images.js';
 
 export interface ImageQuotaPluginOptions {
@@ -14,7 +15,8 @@ export interface ImageQuotaPluginOptions {
  * Counts the images a mutation asks for against its owner's quota before it runs, over HTTP and WebSocket alike
  * (both execute through Yoga's envelop). Over the quota, the whole operation is refused with a RATE_LIMITED error
  * that says how long to wait; over HTTP it is also a 429 with Retry-After. A batch whose jobId already names a job
- * is not counted again: resending it answers the existing job and spends nothing upstream.
+ * is not counted again: resending it answers the existing job and spends nothing upstream. When the count cannot be
+ * reached (Redis away), the operation is refused with the same SERVICE_UNAVAILABLE as every other Redis-mode request.
  */
 export function useImageQuota({ quota, maxBatchSize }: ImageQuotaPluginOptions): Plugin {
   return {
@@ -22,11 +24,19 @@ export function useImageQuota({ quota, maxBatchSize }: ImageQuotaPluginOptions):
       if (!quota.enabled) return;
       const context = args.contextValue as unknown as GraphQLContext & { request?: unknown };
       let count = 0;
-      for (const spend of requestedImages(args, maxBatchSize)) {
-        if (spend.jobId !== undefined && (await context.jobs.get(spend.jobId, context.tenant))) continue;
-        count += spend.images;
+      let decision: QuotaDecision;
+      try {
+        for (const spend of requestedImages(args, maxBatchSize)) {
+          if (spend.jobId !== undefined && (await context.jobs.get(spend.jobId, context.tenant))) continue;
+          count += spend.images;
+        }
+        decision = await quota.take(context.owner, count);
+      } catch (error) {
+        const known = toGraphQLError(error);
+        if (!(known instanceof GraphQLError)) throw error;
+        setResultAndStopExecution({ errors: [known] });
+        return;
       }
-      const decision = quota.take(context.owner, count);
       if (decision.allowed) return;
 
       const overHttp = context.request !== undefined;
