@@ -301,6 +301,19 @@ describe('WorksheetImageGenerationService after a dropped WebSocket', () => {
     for (const id of ['0-0', '0-1', '0-2']) expect(states.get(id), id).toEqual(['QUEUED', 'GENERATING', 'SUCCEEDED']);
     expect(updates.at(-1)).toMatchObject({ completed: 3, total: 3 });
   });
+
+  it('generates a single image under a jobId of its choosing, which cancel(jobId) stops from elsewhere', async () => {
+    provider.shut();
+    const generating = service
+      .generateSingleImage('a cancelled comet', 256, 256, null, { jobId: 'client-single' })
+      .catch((error: unknown) => error);
+    await provider.whenWaiting(1);
+    expect(await service.cancel('client-single')).toMatchObject({ status: 'CANCELLED' });
+    const failure = await generating;
+    expect(failure).toBeInstanceOf(ImageGenerationError);
+    expect(failure).toMatchObject({ code: 'CANCELLED', status: 'CANCELLED' });
+    provider.open();
+  });
 });
 
 describe('WorksheetImageGenerationService cancelling and closing', () => {

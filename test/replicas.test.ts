@@ -208,6 +208,30 @@ describeWithRedis('replicas sharing one Redis', { timeout: 90_000 }, () => {
     expect(fake.counters.abandoned).toBe(fake.counters.generations);
   });
 
+  it('generateImage with a jobId on A, cancelled on B while in flight, answers CANCELLED on A', async () => {
+    fake = await startFakeTogether({ latencyMs: 20_000 });
+    const [a, b] = await Promise.all([replica(), replica()]);
+    const jobId = 'single-across';
+    const pending = postGraphQL(
+      a.url,
+      `mutation($id: ID!) { generateImage(prompt: "across", width: 256, height: 256, jobId: $id) { id status error { code } } }`,
+      { id: jobId },
+    );
+    await fake.whenInFlight(1);
+    const cancelled = await postGraphQL(b.url, `mutation($id: ID!) { cancelGeneration(jobId: $id) { status } }`, {
+      id: jobId,
+    });
+    expect(cancelled.body.data?.cancelGeneration).toEqual({ status: 'CANCELLED' });
+    const answer = await pending;
+    expect(answer.body.data?.generateImage).toEqual({
+      id: `${jobId}/image`,
+      status: 'CANCELLED',
+      error: { code: 'CANCELLED' },
+    });
+    await expect.poll(() => fake?.inFlight, { timeout: 5_000 }).toBe(0);
+    expect(fake.counters.generations).toBe(1);
+  });
+
   it('the image quota is one count across replicas: a client spending it on A is refused on B, with the limit named', async () => {
     fake = await startFakeTogether({ latencyMs: 20 });
     const [a, b] = await Promise.all([

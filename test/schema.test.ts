@@ -48,7 +48,7 @@ describe('the printed schema', () => {
     );
     expect(signature('Mutation', 'cancelGeneration')).toBe('(jobId: ID!): GenerationJob!');
     expect(signature('Mutation', 'generateImage')).toBe(
-      '(prompt: String!, width: Int!, height: Int!, seed: Int): ImageResult!',
+      '(prompt: String!, width: Int!, height: Int!, seed: Int, jobId: ID): ImageResult!',
     );
     expect(signature('Query', 'generationJob')).toBe('(id: ID!): GenerationJob');
     expect(signature('Subscription', 'generationProgress')).toBe('(jobId: ID!, after: Int): GenerationEvent!');

@@ -132,8 +132,8 @@ export const generationJobQuery = graphql(`
 
 /** One image for a single placeholder. */
 export const generateImageMutation = graphql(`
-  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {
-    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {
+  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int, $jobId: ID) {
+    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed, jobId: $jobId) {
       ...ImageResultFields
     }
   }

@@ -178,18 +178,22 @@ export class WorksheetImageGenerationService {
     return { jobId, ...job, worksheet: applyOutcomes(worksheet, outcomes) };
   }
 
-  /** One picture as a data URL; throws ImageGenerationError (with the ImageError code) when the image failed. */
+  /**
+   * One picture as a data URL; throws ImageGenerationError (with the ImageError code) when the image failed. With a
+   * `jobId` of the caller's choosing, `cancel(jobId)` from elsewhere stops it (it then fails CANCELLED), and sending
+   * the same image with the same id again answers the same job.
+   */
   async generateSingleImage(
     prompt: string,
     width: number,
     height: number,
     seed?: number | null,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; jobId?: string } = {},
   ): Promise<string> {
     this.assertUsable();
     const { generateImage: result } = await this.execute(
       generateImageMutation,
-      { prompt, width, height, seed: seed ?? null },
+      { prompt, width, height, seed: seed ?? null, jobId: options.jobId ?? null },
       options,
     );
     if (!result.image) throw new ImageGenerationError(result);

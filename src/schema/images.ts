@@ -1,8 +1,10 @@
+import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { toDataUrl } from '../images/image-mime.js';
 import { describedValues, IMAGE_STATUS_DESCRIPTIONS } from '../generation/states.js';
 import { imageRequestSchema, type ImageLimits } from '../generation/image-limits.js';
 import type { Dimensions, GenerationStats, ImageError, ImageResult } from '../generation/types.js';
+import { JobConflictError } from '../jobs/job-errors.js';
 import type { Builder } from './builder.js';
 import { answer } from './errors.js';
 
@@ -194,15 +196,24 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
         width: t.arg.int({ required: true, description: 'Width in pixels.' }),
         height: t.arg.int({ required: true, description: 'Height in pixels.' }),
         seed: t.arg.int({ description: 'Optional seed for a reproducible picture.' }),
+        jobId: t.arg.id({
+          description:
+            "Optional id of the image's job, chosen by the client, so that it can cancelGeneration(jobId) or follow generationProgress(jobId) from another request while this one waits. Also an idempotency key: the same id with the same image answers the existing job and spends nothing more; with another image it is an error.",
+        }),
       },
-      validate: imageRequestSchema(limits).omit({ id: true }),
-      resolve: (_root, args, context) =>
+      validate: imageRequestSchema(limits).omit({ id: true }).extend({ jobId: jobIdSchema.nullish() }),
+      resolve: (_root, { jobId, ...image }, context) =>
         answer(async () => {
-          const started = await context.jobs.start({
-            images: [{ id: SINGLE_IMAGE_ID, ...args }],
-            owner: context.owner,
-            tenant: context.tenant,
-          });
+          const started = await context.jobs
+            .start({
+              jobId,
+              images: [{ id: SINGLE_IMAGE_ID, ...image }],
+              owner: context.owner,
+              tenant: context.tenant,
+            })
+            .catch((error: unknown) => {
+              throw error instanceof JobConflictError ? singleImageConflict(error.jobId) : error;
+            });
           const job = await started.finished;
           const [result] = job.results;
           if (!result) throw new Error('a job of one image finished with no result');
@@ -215,6 +226,14 @@ export function addImageTypes(builder: Builder, limits: ImageLimits) {
 }
 
 export type ImageTypes = ReturnType<typeof addImageTypes>;
+
+/** generateImage's jobId names a job of other images: the error names its own argument, not a batch's input field. */
+function singleImageConflict(jobId: string): GraphQLError {
+  const message = `jobId "${jobId}" is already used by a job with a different image; use a new jobId for a new image`;
+  return new GraphQLError(message, {
+    extensions: { code: 'BAD_USER_INPUT', issues: [{ field: 'jobId', message }] },
+  });
+}
 
 /** Zod for GenerateWorksheetImagesInput, so its errors name `input.images[3].width` and the limit. */
 export const jobIdSchema = z

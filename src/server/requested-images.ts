@@ -63,18 +63,18 @@ export function requestedImages(operation: OperationToCount, maxBatchSize: numbe
     const name = field.name.value;
     const fieldDefinition = mutationType.getFields()[name];
     if (!fieldDefinition) continue;
-    if (name === 'generateImage') {
-      spends.push({ field: name, images: 1 });
-      continue;
-    }
-    if (!BATCH_FIELDS.has(name)) continue;
-    let input: { images?: unknown; jobId?: unknown } | undefined;
+    if (name !== 'generateImage' && !BATCH_FIELDS.has(name)) continue;
+    let values: Record<string, unknown>;
     try {
-      input = getArgumentValues(fieldDefinition, field, variables).input as typeof input;
+      values = getArgumentValues(fieldDefinition, field, variables);
     } catch {
       continue;
     }
-    const images = input?.images;
+    // generateImage's arguments are one image; a batch's are its `input`.
+    const input = (name === 'generateImage' ? values : values.input) as
+      | { images?: unknown; jobId?: unknown }
+      | undefined;
+    const images = name === 'generateImage' ? [values] : input?.images;
     if (!Array.isArray(images) || images.length > maxBatchSize) continue;
     const jobId = typeof input?.jobId === 'string' ? input.jobId : undefined;
     spends.push({ field: name, images: images.length, ...(jobId === undefined ? {} : { jobId }) });

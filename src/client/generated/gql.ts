@@ -23,7 +23,7 @@ type Documents = {
     "\n  subscription GenerationProgress($jobId: ID!, $after: Int) {\n    generationProgress(jobId: $jobId, after: $after) {\n      jobId\n      sequence\n      done\n      progress {\n        completed\n        total\n        errors\n        current\n      }\n      stats {\n        ...GenerationStatsFields\n      }\n      image {\n        ...ImageResultFields\n      }\n    }\n  }\n": typeof types.GenerationProgressDocument,
     "\n  mutation CancelGeneration($jobId: ID!) {\n    cancelGeneration(jobId: $jobId) {\n      ...GenerationJobFields\n    }\n  }\n": typeof types.CancelGenerationDocument,
     "\n  query GenerationJob($id: ID!) {\n    generationJob(id: $id) {\n      ...GenerationJobFields\n    }\n  }\n": typeof types.GenerationJobDocument,
-    "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {\n      ...ImageResultFields\n    }\n  }\n": typeof types.GenerateImageDocument,
+    "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int, $jobId: ID) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed, jobId: $jobId) {\n      ...ImageResultFields\n    }\n  }\n": typeof types.GenerateImageDocument,
 };
 const documents: Documents = {
     "\n  fragment ImageStateFields on ImageResult {\n    id\n    requestId\n    status\n    success\n    url\n    mimeType\n    placeholder\n    dimensions {\n      width\n      height\n    }\n    requestedDimensions {\n      width\n      height\n    }\n    attempts\n    error {\n      code\n      message\n      retryable\n    }\n    retryInMs\n  }\n": types.ImageStateFieldsFragmentDoc,
@@ -35,7 +35,7 @@ const documents: Documents = {
     "\n  subscription GenerationProgress($jobId: ID!, $after: Int) {\n    generationProgress(jobId: $jobId, after: $after) {\n      jobId\n      sequence\n      done\n      progress {\n        completed\n        total\n        errors\n        current\n      }\n      stats {\n        ...GenerationStatsFields\n      }\n      image {\n        ...ImageResultFields\n      }\n    }\n  }\n": types.GenerationProgressDocument,
     "\n  mutation CancelGeneration($jobId: ID!) {\n    cancelGeneration(jobId: $jobId) {\n      ...GenerationJobFields\n    }\n  }\n": types.CancelGenerationDocument,
     "\n  query GenerationJob($id: ID!) {\n    generationJob(id: $id) {\n      ...GenerationJobFields\n    }\n  }\n": types.GenerationJobDocument,
-    "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {\n      ...ImageResultFields\n    }\n  }\n": types.GenerateImageDocument,
+    "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int, $jobId: ID) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed, jobId: $jobId) {\n      ...ImageResultFields\n    }\n  }\n": types.GenerateImageDocument,
 };
 
 /**
@@ -91,7 +91,7 @@ export function graphql(source: "\n  query GenerationJob($id: ID!) {\n    genera
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {\n      ...ImageResultFields\n    }\n  }\n"): (typeof documents)["\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed) {\n      ...ImageResultFields\n    }\n  }\n"];
+export function graphql(source: "\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int, $jobId: ID) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed, jobId: $jobId) {\n      ...ImageResultFields\n    }\n  }\n"): (typeof documents)["\n  mutation GenerateImage($prompt: String!, $width: Int!, $height: Int!, $seed: Int, $jobId: ID) {\n    generateImage(prompt: $prompt, width: $width, height: $height, seed: $seed, jobId: $jobId) {\n      ...ImageResultFields\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
