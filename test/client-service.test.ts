@@ -314,6 +314,21 @@ describe('WorksheetImageGenerationService after a dropped WebSocket', () => {
     expect(failure).toMatchObject({ code: 'CANCELLED', status: 'CANCELLED' });
     provider.open();
   });
+
+  it('cancels a single image on the server when its signal aborts, though the caller chose no jobId', async () => {
+    provider.shut();
+    const abort = new AbortController();
+    const generating = service
+      .generateSingleImage('an abandoned kite', 256, 256, null, { signal: abort.signal })
+      .catch((error: unknown) => error);
+    await provider.whenWaiting(1);
+    abort.abort(new Error('the teacher closed the dialog'));
+
+    expect(await generating).toMatchObject({ message: 'the teacher closed the dialog' });
+    // The server's job was cancelled, not left running: its upstream call was aborted.
+    await vi.waitFor(() => expect(provider.waiting).toHaveLength(0), { timeout: 10_000 });
+    provider.open();
+  });
 });
 
 describe('WorksheetImageGenerationService cancelling and closing', () => {

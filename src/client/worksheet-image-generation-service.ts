@@ -182,6 +182,7 @@ export class WorksheetImageGenerationService {
    * One picture as a data URL; throws ImageGenerationError (with the ImageError code) when the image failed. With a
    * `jobId` of the caller's choosing, `cancel(jobId)` from elsewhere stops it (it then fails CANCELLED), and sending
    * the same image with the same id again answers the same job.
+   * Aborting the signal rejects with its reason and cancels the job on the server, whose upstream call stops.
    */
   async generateSingleImage(
     prompt: string,
@@ -191,13 +192,26 @@ export class WorksheetImageGenerationService {
     options: { signal?: AbortSignal; jobId?: string } = {},
   ): Promise<string> {
     this.assertUsable();
-    const { generateImage: result } = await this.execute(
-      generateImageMutation,
-      { prompt, width, height, seed: seed ?? null, jobId: options.jobId ?? null },
-      options,
-    );
-    if (!result.image) throw new ImageGenerationError(result);
-    return result.image;
+    options.signal?.throwIfAborted();
+    const { signal } = options;
+    // With a signal, the job gets an id of ours even when the caller chose none: aborting then cancels it on the
+    // server too, instead of leaving it running for an answer nobody waits for.
+    const jobId = options.jobId ?? (signal ? newJobId() : null);
+    const onAbort = () => {
+      if (jobId !== null) this.execute(cancelGenerationMutation, { jobId }).catch(() => {});
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { generateImage: result } = await this.execute(
+        generateImageMutation,
+        { prompt, width, height, seed: seed ?? null, jobId },
+        options,
+      );
+      if (!result.image) throw new ImageGenerationError(result);
+      return result.image;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /**
