@@ -58,6 +58,13 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     overrides.logger ??
     createLogger({ level: config.logLevel, secrets: [config.together.apiKey ?? '', ...config.apiTokens] });
   const provider = overrides.provider ?? createProvider(config, logger);
+  // The gauges read the service and the jobs when scraped; both exist by then.
+  const metrics = createMetrics({
+    inFlight: () => service.inFlight,
+    runningJobs: () => jobs.runningCount,
+    upstreamLimits: () => service.upstreamLimits,
+    maxOperationNames: config.security.maxMetricsOperationNames,
+  });
   // With REDIS_URL, replicas share jobs, images and the upstream key's budget (one limiter state in Redis).
   const redisParts = config.redisUrl
     ? connectRedisMode({
@@ -68,16 +75,10 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
         maxRetainedBytes: config.jobs.maxRetainedBytes,
         concurrency: config.generation.concurrency,
         upstreamTimeoutMs: config.generation.upstreamTimeoutMs,
+        observer: metrics.observer,
         ...(overrides.redisPrefix ? { prefix: overrides.redisPrefix } : {}),
       })
     : undefined;
-  // The gauges read the service and the jobs when scraped; both exist by then.
-  const metrics = createMetrics({
-    inFlight: () => service.inFlight,
-    runningJobs: () => jobs.runningCount,
-    upstreamLimits: () => service.upstreamLimits,
-    maxOperationNames: config.security.maxMetricsOperationNames,
-  });
   const service = createGenerationService(config, provider, logger, metrics.observer, redisParts?.budget);
   const redis = redisParts?.build(service);
   const { jobs, close: closeJobs } = createJobs(config, service, logger, metrics.observer, redis);

@@ -277,6 +277,53 @@ describeWithRedis('replicas sharing one Redis', { timeout: 90_000 }, () => {
     await ws.dispose();
   });
 
+  it('a replica killed mid-job: the one taking over goes on from the attempts made, within the same retry budget', async () => {
+    // Every first attempt hangs on A; on B, images 2 and 3 meet a 503 (retryable) and the others succeed.
+    const asked = new Set<string>();
+    fake = await startFakeTogether({
+      latencyMs: (request) => {
+        if (asked.has(request.prompt)) return 100;
+        asked.add(request.prompt);
+        return 60_000;
+      },
+      behaviorFor: (request) =>
+        /^budget [23]$/.test(request.prompt) && asked.has(request.prompt) ? { kind: 'status', status: 503 } : undefined,
+    });
+    const environment = { GENERATION_CONCURRENCY: '4', GENERATION_MAX_ATTEMPTS: '2' };
+    const a = await replica(environment);
+    const jobId = 'budget-1';
+    const started = await postGraphQL(a.url, START_MUTATION, { input: { jobId, images: images(4, 'budget') } });
+    expect(started.body.errors).toBeUndefined();
+    await fake.whenInFlight(4);
+    const ATTEMPTS = `query($id: ID!) { generationJob(id: $id) { results { status attempts error { message } } } }`;
+    type Attempts = { results: Array<{ status: string; attempts: number; error: { message: string } | null }> };
+    const read = async (server: ServerProcess) =>
+      ((await postGraphQL(server.url, ATTEMPTS, { id: jobId })).body.data?.generationJob as Attempts | undefined)
+        ?.results ?? [];
+    // Every first attempt is recorded before A dies.
+    await expect.poll(async () => (await read(a)).map((result) => result.attempts)).toEqual([1, 1, 1, 1]);
+    const b = await replica(environment);
+    a.child.kill('SIGKILL');
+
+    await expect
+      .poll(async () => (await read(b)).every((result) => result.status !== 'GENERATING'), {
+        timeout: 40_000,
+        interval: 500,
+      })
+      .toBe(true);
+    await expect
+      .poll(async () => (await read(b)).map((result) => result.status), { timeout: 10_000 })
+      .toEqual(['SUCCEEDED', 'SUCCEEDED', 'FAILED', 'FAILED']);
+    const results = await read(b);
+    console.log(
+      `after takeover: attempts ${results.map((result) => result.attempts).join(', ')}; ${fake.counters.generations} upstream requests for 4 images`,
+    );
+    expect(results.map((result) => result.attempts)).toEqual([2, 2, 2, 2]);
+    expect(results[2]?.error?.message).toMatch(/Gave up after 2 attempts/);
+    // The budget of 2 counted the attempt made on A: B asked once per image, not twice for the failing ones.
+    expect(fake.counters.generations).toBe(8);
+  });
+
   it('a replica stopped with SIGTERM hands its unfinished images back to the queue, and another one finishes them', async () => {
     const { a, b, jobId } = await jobInFlightOnA('handed-back-1', { SHUTDOWN_GRACE_MS: '500' });
     a.child.kill('SIGTERM');

@@ -51,6 +51,8 @@ interface BatchContext {
   stop: AbortController;
   /** Set when a 401 or 402 stopped the batch: every image not yet done fails with it. */
   fatal: ProviderError | undefined;
+  /** See BatchOptions.attemptsSoFar. */
+  attemptsSoFar: number;
 }
 
 /** Thrown inside the limiter when a queued attempt finds its batch already stopped. */
@@ -137,6 +139,7 @@ export class GenerationService {
       tracker,
       stop: new AbortController(),
       fatal: undefined,
+      attemptsSoFar: batchOptions.attemptsSoFar ?? 0,
     };
     // Every waiting image listens to the batch's stop signal; a 100-image batch is not a listener leak.
     setMaxListeners(0, context.stop.signal);
@@ -205,8 +208,8 @@ export class GenerationService {
           observer?.imageFinished?.(patch.status, patch.error?.code ?? null);
         }
       });
-    const budget: RetryBudget = { countedAttempts: 0, rateLimitedSince: undefined };
-    let attempts = 0;
+    const budget: RetryBudget = { countedAttempts: context.attemptsSoFar, rateLimitedSince: undefined };
+    let attempts = context.attemptsSoFar;
     const firstId = () => context.tracker.snapshot()[task.memberIndexes[0] ?? 0]?.id;
 
     try {

@@ -88,4 +88,9 @@ export interface BatchOptions {
    * one shared tenant.
    */
   tenant?: string;
+  /**
+   * Upstream attempts already made for these images by a run that did not finish (a replica that died): the
+   * attempts go on from there, and they count against maxAttempts. Default 0.
+   */
+  attemptsSoFar?: number;
 }

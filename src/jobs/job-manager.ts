@@ -8,7 +8,7 @@ import type { EncodedImage, ImageRequest } from '../generation/types.js';
 import type { Logger } from '../logger.js';
 import { JobConflictError, JobNotFoundError, ShuttingDownError, TooManyWaitingError } from './job-errors.js';
 import type { JobRunner } from './job-runner.js';
-import type { JobStore, StoredJob } from './job-store.js';
+import type { GetOptions, JobStore, StoredJob } from './job-store.js';
 import { type GenerationEvent, type JobInput, LOCAL_TENANT } from './types.js';
 
 export interface JobManagerOptions {
@@ -85,10 +85,9 @@ export class JobManager {
     };
     const outcome = await store.create(candidate);
     if (outcome === 'conflict') throw new JobConflictError(publicId);
-    if (outcome === 'created') {
-      this.options.observer?.jobStarted?.();
+    if (outcome === 'created') this.options.observer?.jobStarted?.();
+    if (outcome === 'created' || outcome === 'unstarted')
       await runner.run({ job: candidate, images, publicId, tenant });
-    }
     const job = publicView((await store.get(id)) ?? candidate, publicId);
     let finished: Promise<StoredJob> | undefined;
     return {
@@ -105,8 +104,8 @@ export class JobManager {
   }
 
   /** The tenant's job with this id, or undefined: unknown, no longer kept, or another tenant's. */
-  async get(id: string, tenant: string = LOCAL_TENANT): Promise<StoredJob | undefined> {
-    const job = await this.options.store.get(storeKey(tenant, id));
+  async get(id: string, tenant: string = LOCAL_TENANT, options?: GetOptions): Promise<StoredJob | undefined> {
+    const job = await this.options.store.get(storeKey(tenant, id), options);
     return job && publicView(job, id);
   }
 
@@ -122,11 +121,11 @@ export class JobManager {
   }
 
   /** Cancels a running job and answers it once every image has settled; a finished job is answered as it is. */
-  async cancel(id: string, tenant: string = LOCAL_TENANT): Promise<StoredJob> {
+  async cancel(id: string, tenant: string = LOCAL_TENANT, options?: GetOptions): Promise<StoredJob> {
     const key = storeKey(tenant, id);
     // Unknown to the runner is not yet unknown: a finished job is still in the store, and answered as it is.
     await this.options.runner.cancel(key);
-    return publicView(await finishedJob(this.options.store, key, id), id);
+    return publicView(await finishedJob(this.options.store, key, id, options), id);
   }
 
   /**
@@ -184,8 +183,8 @@ export class JobManager {
 }
 
 /** The job once its final event is stored; JobNotFoundError when the store does not know it. */
-async function finishedJob(store: JobStore, id: string, publicId: string): Promise<StoredJob> {
-  const job = await store.finished(id);
+async function finishedJob(store: JobStore, id: string, publicId: string, options?: GetOptions): Promise<StoredJob> {
+  const job = await store.finished(id, options);
   if (!job) throw new JobNotFoundError(publicId);
   return job;
 }

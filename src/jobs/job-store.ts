@@ -8,7 +8,20 @@ export interface StoredJob extends JobSnapshot {
   owner: string;
 }
 
-export type CreateOutcome = 'created' | 'existing' | 'conflict';
+/**
+ * 'unstarted' is a shared store's: the job exists with the same images, but the replica that created it failed or
+ * died before it handed the images to the runner (see RedisJobStore.create); the caller hands them over now.
+ */
+export type CreateOutcome = 'created' | 'existing' | 'unstarted' | 'conflict';
+
+export interface GetOptions {
+  /**
+   * false: the caller reads no picture bytes (a status poll, a `url`), so a store that keeps pictures apart need not
+   * load them. Each result's `image` then only says whether there is a picture and its MIME type: its `bytes` may be
+   * empty. Default true.
+   */
+  pictures?: boolean;
+}
 
 export interface FollowOptions {
   /** How long to wait for a job id that is not known yet. */
@@ -29,7 +42,7 @@ export interface JobStore {
    * with the same fingerprint: the same request again) or 'conflict' (taken by other images); only 'created' adds.
    */
   create(job: StoredJob): Promise<CreateOutcome>;
-  get(id: string): Promise<StoredJob | undefined>;
+  get(id: string, options?: GetOptions): Promise<StoredJob | undefined>;
   /**
    * One picture of a job by the caller's request id, when the store can read it alone (a shared store, where a job's
    * pictures are not all in memory); without it, the job is read whole.
@@ -45,6 +58,6 @@ export interface JobStore {
    */
   follow(id: string, options: FollowOptions): AsyncIterable<GenerationEvent>;
   /** The job once its final event is stored (at once when it is already); undefined when the job is unknown. */
-  finished(id: string): Promise<StoredJob | undefined>;
+  finished(id: string, options?: GetOptions): Promise<StoredJob | undefined>;
   close(): Promise<void>;
 }

@@ -1,8 +1,18 @@
 import type { Redis } from 'ioredis';
+import type { GenerationObserver } from '../generation/generation-observer.js';
 import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
+import { TERMINAL_STATUSES } from '../generation/states.js';
 import type { EncodedImage, ImageResult } from '../generation/types.js';
-import type { CreateOutcome, FollowOptions, JobStore, StoredJob } from './job-store.js';
-import { APPEND_EVENT, CANCEL_JOB, CREATE_JOB, RECORD_IMAGE, RETAIN_JOB } from './redis-scripts.js';
+import type { CreateOutcome, FollowOptions, GetOptions, JobStore, StoredJob } from './job-store.js';
+import {
+  APPEND_EVENT,
+  CANCEL_JOB,
+  CREATE_JOB,
+  DISCARD_UNQUEUED,
+  MARK_ENQUEUED,
+  RECORD_IMAGE,
+  RETAIN_JOB,
+} from './redis-scripts.js';
 import type { StreamMultiplexer } from './redis-stream-multiplexer.js';
 import type { GenerationEvent, JobSnapshot } from './types.js';
 
@@ -22,6 +32,24 @@ export interface RedisJobStoreOptions {
   /** Key prefix, e.g. "wi"; tests use their own. */
   prefix?: string;
   now?: () => number;
+  /**
+   * How long after its creation a job whose images never reached the work queue is taken for abandoned by its
+   * creator: the same request then answers 'unstarted', and its caller enqueues them. Default: never.
+   */
+  enqueueGraceMs?: number;
+  /** Told once per job, by the replica whose write finished it, for jobs_finished_total. */
+  observer?: Pick<GenerationObserver, 'jobFinished'>;
+}
+
+/** What a replica about to run an image task needs to know of its job, read in one round trip. */
+export interface TaskState {
+  /** False when the job is gone (expired, or discarded because its images never reached the queue). */
+  exists: boolean;
+  cancelled: boolean;
+  /** Every image of the task is final already: a task re-run after its images were recorded has nothing to do. */
+  settled: boolean;
+  /** Upstream attempts already made for the task's images (by a replica that died, or handed them back). */
+  attempts: number;
 }
 
 /** A picture as a result holds it in Redis: its bytes live in their own key. */
@@ -48,6 +76,9 @@ interface StreamEvent {
 
 type Script = (keys: string[], args: (string | number | Buffer)[]) => Promise<unknown>;
 
+/** A picture left unread (see GetOptions): it says that the image has one, and of which type. */
+const UNREAD_BYTES = Buffer.alloc(0);
+
 const DAY_MS = 24 * 3_600_000;
 
 /**
@@ -59,7 +90,10 @@ const DAY_MS = 24 * 3_600_000;
 export class RedisJobStore implements JobStore {
   private readonly prefix: string;
   private readonly now: () => number;
-  private readonly scripts: Record<'create' | 'record' | 'cancel' | 'append' | 'retain', Script>;
+  private readonly scripts: Record<
+    'create' | 'record' | 'cancel' | 'append' | 'retain' | 'markEnqueued' | 'discardUnqueued',
+    Script
+  >;
 
   constructor(private readonly options: RedisJobStoreOptions) {
     this.prefix = options.prefix ?? 'wi';
@@ -78,6 +112,8 @@ export class RedisJobStore implements JobStore {
       cancel: define(CANCEL_JOB),
       append: define(APPEND_EVENT),
       retain: define(RETAIN_JOB),
+      markEnqueued: define(MARK_ENQUEUED),
+      discardUnqueued: define(DISCARD_UNQUEUED),
     };
   }
 
@@ -97,7 +133,9 @@ export class RedisJobStore implements JobStore {
 
   /**
    * Creates the job atomically: 'created', 'existing' (same images) or 'conflict'. Its QUEUED events (one per image)
-   * are appended in the same step, so that a subscriber sees the whole batch from sequence 1.
+   * are appended in the same step, so that a subscriber sees the whole batch from sequence 1, and it is marked not
+   * enqueued until markEnqueued(); an existing job still so marked `enqueueGraceMs` after its creation answers
+   * 'unstarted' (see CREATE_JOB).
    */
   async create(job: StoredJob): Promise<CreateOutcome> {
     const fields: string[] = [
@@ -118,6 +156,8 @@ export class RedisJobStore implements JobStore {
       '0',
       'flight',
       '[]',
+      'enq',
+      '0',
     ];
     const images: Array<[number, EncodedImage]> = [];
     job.results.forEach((result, index) => {
@@ -129,19 +169,53 @@ export class RedisJobStore implements JobStore {
       this.runningTtl,
       // The script can leave the QUEUED events out; every job here has them.
       '1',
+      this.options.enqueueGraceMs ?? Number.MAX_SAFE_INTEGER,
       ...fields,
-    ])) as 'created' | 'existing' | 'conflict';
+    ])) as CreateOutcome;
     if (answer === 'created') await this.saveImages(job.id, images, this.runningTtl);
     return answer;
   }
 
-  async get(id: string): Promise<StoredJob | undefined> {
+  /** The images of a newly created job are in the work queue now. */
+  async markEnqueued(id: string): Promise<void> {
+    await this.scripts.markEnqueued(this.keys(id), []);
+  }
+
+  /** Forgets a job whose images could not be enqueued (see DISCARD_UNQUEUED); true when it was removed. */
+  async discardUnqueued(id: string): Promise<boolean> {
+    return Number(await this.scripts.discardUnqueued(this.keys(id), [])) === 1;
+  }
+
+  /** Whether the job is there and cancelled, and how far the images at `indexes` (one task's) have come. */
+  async taskState(id: string, indexes: readonly number[]): Promise<TaskState> {
+    const [exists, cancel, ...raw] = await this.options.redis.hmget(
+      this.jobKey(id),
+      'id',
+      'cancel',
+      ...indexes.map((index) => `r:${index}`),
+    );
+    const results = raw.map((value) => (value ? (JSON.parse(value) as StoredResult) : null));
+    return {
+      exists: exists !== null,
+      cancelled: cancel === '1',
+      settled: results.every((result) => result === null || TERMINAL_STATUSES.has(result.status)),
+      attempts: Math.max(0, ...results.map((result) => result?.attempts ?? 0)),
+    };
+  }
+
+  async get(id: string, options: GetOptions = {}): Promise<StoredJob | undefined> {
     const hash = await this.options.redis.hgetall(this.jobKey(id));
     if (!hash.id) return undefined;
     const total = Number(hash.total);
     const stored: StoredResult[] = [];
     for (let index = 0; index < total; index++) stored.push(JSON.parse(hash[`r:${index}`] ?? 'null') as StoredResult);
-    const results = await this.withImages(id, stored);
+    const results =
+      options.pictures === false
+        ? stored.map((result) => ({
+            ...result,
+            image: result.image ? { mimeType: result.image.mimeType, bytes: UNREAD_BYTES } : null,
+          }))
+        : await this.withImages(id, stored);
     return {
       id: hash.id,
       owner: hash.owner ?? '',
@@ -239,14 +313,15 @@ export class RedisJobStore implements JobStore {
       if (image) await this.saveImages(id, [[first, image]], this.runningTtl);
       storedPatch.image = image ? { mimeType: image.mimeType, size: image.bytes.length, ref: first } : null;
     }
-    const [appended, finishedBytes] = (await this.scripts.record(this.keys(id), [
+    const [appended, finishedBytes, status] = (await this.scripts.record(this.keys(id), [
       JSON.stringify(indexes),
       JSON.stringify(storedPatch),
       this.now(),
       this.options.retentionMs,
       details.retries ?? 0,
       details.prompt,
-    ])) as [number, number];
+    ])) as [number, number, string];
+    if (finishedBytes >= 0) this.options.observer?.jobFinished?.(status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED');
     await this.retain(id, finishedBytes);
     return appended;
   }
@@ -260,6 +335,8 @@ export class RedisJobStore implements JobStore {
     const answer = Number(
       await this.scripts.cancel(this.keys(id), [this.now(), this.options.retentionMs, JSON.stringify(patch)]),
     );
+    // Finished by this very call: every image had not started, and the job ends CANCELLED.
+    if (answer >= 0) this.options.observer?.jobFinished?.('CANCELLED');
     await this.retain(id, answer);
     return answer !== -2;
   }
@@ -281,8 +358,12 @@ export class RedisJobStore implements JobStore {
     );
   }
 
-  async isCancelled(id: string): Promise<boolean> {
-    return (await this.options.redis.hget(this.jobKey(id), 'cancel')) === '1';
+  /** The cancel flags of several jobs, in one round trip. */
+  async cancelledAmong(ids: readonly string[]): Promise<boolean[]> {
+    const batch = this.options.redis.pipeline();
+    for (const id of ids) batch.hget(this.jobKey(id), 'cancel');
+    const answers = (await batch.exec()) ?? [];
+    return ids.map((_id, index) => answers[index]?.[1] === '1');
   }
 
   async *follow(id: string, options: FollowOptions): AsyncGenerator<GenerationEvent> {
@@ -332,14 +413,14 @@ export class RedisJobStore implements JobStore {
     }
   }
 
-  async finished(id: string): Promise<StoredJob | undefined> {
-    const job = await this.get(id);
+  async finished(id: string, options: GetOptions = {}): Promise<StoredJob | undefined> {
+    const job = await this.get(id, options);
     if (!job || job.finishedAt !== null) return job;
     // Whichever replicas run its images, the final event lands in its stream: follow it there.
     for await (const event of this.follow(id, { waitMs: 0, signal: new AbortController().signal })) {
       if (event.done) break;
     }
-    return (await this.get(id)) ?? job;
+    return (await this.get(id, options)) ?? job;
   }
 
   async close(): Promise<void> {}

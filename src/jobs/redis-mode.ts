@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SharedBudget } from '../generation/create-generation-service.js';
+import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
 import { DEFAULT_BUDGET_SETTINGS } from '../generation/upstream-budget.js';
 import type { Logger } from '../logger.js';
@@ -32,6 +33,10 @@ export interface RedisModeOptions {
   upstreamTimeoutMs: number;
   /** Lock of a running image; a killed replica's images are taken over after about twice this. */
   lockMs?: number;
+  /** How often the replica reads the cancel flags of the jobs it runs images of (see RedisWorkQueueOptions). */
+  cancelCheckMs?: number;
+  /** Counts the jobs this replica finishes (jobs_finished_total): each job on the replica whose write finished it. */
+  observer?: GenerationObserver;
 }
 
 /**
@@ -91,6 +96,9 @@ function buildRedisMode(
     maxRetained: options.maxRetained,
     maxRetainedBytes: options.maxRetainedBytes,
     prefix,
+    // The work queue's enqueue timeout: by then a job's creator has enqueued its images or given up.
+    enqueueGraceMs: 5000,
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   const queue = new RedisWorkQueue({
     url: options.url,
@@ -101,6 +109,7 @@ function buildRedisMode(
     concurrency: options.concurrency,
     publisher: command,
     ...(options.lockMs ? { lockMs: options.lockMs } : {}),
+    ...(options.cancelCheckMs ? { cancelCheckMs: options.cancelCheckMs } : {}),
   });
   return {
     store,

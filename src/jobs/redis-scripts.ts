@@ -8,7 +8,8 @@ import { FINAL_IMAGE_STATUSES, STATS_COUNTER_OF } from '../generation/states.js'
  * are `<hash key>:img:<index>` (same slot, so the scripts may touch them in a Cluster too).
  *
  * Hash fields: id owner fingerprint status createdAt finishedAt ('' while running) total successful failed
- * cancelled retries durationMs seq cancel ('1' once cancelled) flight, and r:<index> = the image's result as JSON, its
+ * cancelled retries durationMs seq cancel ('1' once cancelled) flight, enq ('0' until the job's images are in the
+ * work queue, '1' after; absent on jobs that never go through it), and r:<index> = the image's result as JSON, its
  * picture replaced by { mimeType, size, ref } where ref is the index of the image key. flight lists the images in
  * flight as JSON, most recently started last: [{ i = index, p = prompt }].
  *
@@ -101,16 +102,20 @@ end
 
 /**
  * Creates the job unless its id is taken. ARGV: fingerprint, now, ttl while running, announce ('1': append one
- * QUEUED event per image, as the in-process tracker does), then field/value pairs.
- * Answers 'created', 'existing' (same fingerprint) or 'conflict'.
+ * QUEUED event per image, as the in-process tracker does), grace (ms), then field/value pairs.
+ * Answers 'created', 'existing' (same fingerprint) or 'conflict'; 'unstarted' instead of 'existing' when the job is
+ * running, was created more than `grace` ago and its images never reached the work queue (its creator failed or
+ * died between creating it and enqueueing them): the caller enqueues them.
  */
 export const CREATE_JOB = `${HELPERS}
 if redis.call('EXISTS', h) == 1 then
-  if redis.call('HGET', h, 'fingerprint') == ARGV[1] then return 'existing' end
-  return 'conflict'
+  if redis.call('HGET', h, 'fingerprint') ~= ARGV[1] then return 'conflict' end
+  local v = redis.call('HMGET', h, 'enq', 'finishedAt', 'createdAt')
+  if v[1] == '0' and v[2] == '' and tonumber(ARGV[2]) - num(v[3]) >= tonumber(ARGV[5]) then return 'unstarted' end
+  return 'existing'
 end
 local now = tonumber(ARGV[2])
-redis.call('HSET', h, unpack(ARGV, 5))
+redis.call('HSET', h, unpack(ARGV, 6))
 redis.call('PEXPIRE', h, tonumber(ARGV[3]))
 if ARGV[4] == '1' then
   local total = num(redis.call('HGET', h, 'total'))
@@ -119,16 +124,37 @@ end
 return 'created'
 `;
 
+/** Notes that the job's images are in the work queue (see CREATE_JOB); a job gone meanwhile is not brought back. */
+export const MARK_ENQUEUED = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'enq', '1') end
+return 0
+`;
+
+/**
+ * Forgets a job whose images could not be enqueued, so that the client's retry with the same id creates it afresh.
+ * Only a job still marked not enqueued and still unfinished: one whose images did reach the queue meanwhile stays.
+ * Answers 1 when it was removed.
+ */
+export const DISCARD_UNQUEUED = `
+local h, s = KEYS[1], KEYS[2]
+local v = redis.call('HMGET', h, 'enq', 'finishedAt', 'total')
+if v[1] ~= '0' or v[2] ~= '' then return 0 end
+for i = 0, (tonumber(v[3]) or 0) - 1 do redis.call('DEL', h .. ':img:' .. i) end
+redis.call('DEL', h, s)
+return 1
+`;
+
 /**
  * Applies one state change to the images at the given indexes (identical requests share one upstream call).
  * ARGV: indexes (JSON array), patch (JSON object), now, retention (ms), retries to add, the prompt.
  * An image already final is left alone: a retried or recovered task never records a second final state.
  * When the last image becomes final, the final event is appended, the job finished and its keys set to expire.
- * Answers { events appended (the final one included), the finished job's picture bytes or -1 while it runs }.
+ * Answers { events appended (the final one included), the finished job's picture bytes or -1 while it runs, the
+ * job's status }.
  */
 export const RECORD_IMAGE = `${HELPERS}
-if redis.call('EXISTS', h) == 0 then return { 0, -1 } end
-if redis.call('HGET', h, 'finishedAt') ~= '' then return { 0, -1 } end
+if redis.call('EXISTS', h) == 0 then return { 0, -1, '' } end
+if redis.call('HGET', h, 'finishedAt') ~= '' then return { 0, -1, '' } end
 local indexes = cjson.decode(ARGV[1])
 local patch = cjson.decode(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -137,7 +163,7 @@ if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', h, 'retries', ARGV[5]) end
 for _, index in ipairs(indexes) do appended = appended + settle(index, patch, ARGV[6], now) end
 local finishedBytes = finishIfDone(now, tonumber(ARGV[4]))
 if finishedBytes >= 0 then appended = appended + 1 end
-return { appended, finishedBytes }
+return { appended, finishedBytes, redis.call('HGET', h, 'status') }
 `;
 
 /**

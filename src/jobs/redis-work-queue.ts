@@ -6,7 +6,7 @@ import type { GenerationService } from '../generation/generation-service.js';
 import type { ImageError, ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
 import type { JobRunner, JobToRun } from './job-runner.js';
-import { connectRedis } from './redis-connection.js';
+import { connectRedis, StoreUnavailableError } from './redis-connection.js';
 import type { RedisJobStore } from './redis-job-store.js';
 
 /** One upstream call's worth of work: an image, and the indexes of the job's identical requests it serves. */
@@ -40,6 +40,13 @@ export interface RedisWorkQueueOptions {
    * about twice this. BullMQ's default is 30 s; ours is 5 s, so that takeover takes about 10 s.
    */
   lockMs?: number;
+  /** How long enqueueing a new job's images may take before the request fails SERVICE_UNAVAILABLE. Default 5 s. */
+  enqueueTimeoutMs?: number;
+  /**
+   * How often this replica reads the cancel flags of the jobs it runs images of, in case it missed a cancellation's
+   * broadcast (its subscriber was reconnecting). Default 2 s.
+   */
+  cancelCheckMs?: number;
 }
 
 const QUEUE_NAME = 'images';
@@ -63,6 +70,7 @@ export class RedisWorkQueue implements JobRunner {
   private readonly local = new Map<string, Set<LocalTask>>();
   private readonly channel: string;
   private readonly connections: Redis[] = [];
+  private cancelCheck: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisWorkQueueOptions) {
     const bullConnection = (name: string) => {
@@ -94,6 +102,11 @@ export class RedisWorkQueue implements JobRunner {
   /** Sets the shared limits and starts working. */
   async start(): Promise<void> {
     await this.subscriber.subscribe(this.channel);
+    // Cancellations broadcast while the subscriber was away are lost: its return reads the flags instead, and so
+    // does a modest timer, for a broadcast lost any other way.
+    this.subscriber.on('ready', () => void this.checkCancelled());
+    this.cancelCheck = setInterval(() => void this.checkCancelled(), this.options.cancelCheckMs ?? 2000);
+    this.cancelCheck.unref();
     await this.applyLimits();
     // A Redis that comes back empty (no persistence) has lost the queue's settings: every replica sets them again.
     this.options.publisher.on('ready', () => void this.applyLimits().catch(() => {}));
@@ -118,13 +131,45 @@ export class RedisWorkQueue implements JobRunner {
     return this.local.size;
   }
 
-  /** JobRunner: a job just created (by this replica) goes into the queue for every replica to work on. */
+  /**
+   * JobRunner: a job just created (by this replica) goes into the queue for every replica to work on; so does one
+   * whose creator never got its images in (the store answered 'unstarted' to the same request again).
+   */
   run({ job, images }: JobToRun): Promise<void> {
     return this.enqueue(job.id, images, job.owner);
   }
 
-  /** Enqueues a new job's images: one task per distinct upstream call. Only the replica that created the job calls it. */
+  /**
+   * Enqueues a job's images: one task per distinct upstream call, under ids derived from the job's, so that doing it
+   * twice adds nothing (and a task re-added after it ran finds its images final and skips the upstream). Fails with
+   * StoreUnavailableError within `enqueueTimeoutMs`, after forgetting the job (best effort) so that the client's
+   * retry with the same jobId starts it afresh; a job not forgotten is enqueued by a retry after a grace (see
+   * RedisJobStore.create).
+   */
   async enqueue(jobId: string, images: readonly ImageRequest[], tenant: string): Promise<void> {
+    const adding = this.addTasks(jobId, images, tenant).then(() => this.options.store.markEnqueued(jobId));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('enqueue timed out')), this.enqueueTimeoutMs);
+    });
+    try {
+      await Promise.race([adding, timeout]);
+    } catch (error) {
+      // Settled later, the tasks still land (and find the job, or skip it when it is gone).
+      adding.catch(() => {});
+      this.options.logger.error({ err: { message: (error as Error).message }, jobId }, 'enqueueing images failed');
+      await this.options.store.discardUnqueued(jobId).catch(() => false);
+      throw new StoreUnavailableError(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private get enqueueTimeoutMs(): number {
+    return this.options.enqueueTimeoutMs ?? 5000;
+  }
+
+  private async addTasks(jobId: string, images: readonly ImageRequest[], tenant: string): Promise<void> {
     const groups = this.options.service.groupIdenticalRequests(images);
     // BullMQ ids may hold neither ':' nor only digits, and a client's job id may hold anything: hash it.
     const base = createHash('sha256').update(jobId).digest('hex').slice(0, 32);
@@ -172,6 +217,7 @@ export class RedisWorkQueue implements JobRunner {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.cancelCheck);
     await this.worker.close(true).catch(() => {});
     await this.queue.close().catch(() => {});
     for (const connection of this.connections) connection.disconnect();
@@ -179,6 +225,20 @@ export class RedisWorkQueue implements JobRunner {
 
   private abortLocal(jobId: string): void {
     for (const task of this.local.get(jobId) ?? []) task.abort.abort();
+  }
+
+  /** Reads the cancel flag of every job this replica runs images of, in one round trip, and aborts the cancelled. */
+  private async checkCancelled(): Promise<void> {
+    const jobIds = [...this.local.keys()];
+    if (jobIds.length === 0) return;
+    try {
+      const flags = await this.options.store.cancelledAmong(jobIds);
+      jobIds.forEach((jobId, index) => {
+        if (flags[index]) this.abortLocal(jobId);
+      });
+    } catch {
+      // Redis is away: the next check, or the subscriber's return, tries again.
+    }
   }
 
   private async process(task: QueueJob<ImageTask>, token: string | undefined): Promise<void> {
@@ -192,7 +252,10 @@ export class RedisWorkQueue implements JobRunner {
     this.local.set(jobId, tasks);
     try {
       // Registered before the flag is read, so a cancellation broadcast after this point reaches the task.
-      if (await store.isCancelled(jobId)) {
+      const state = await store.taskState(jobId, indexes);
+      // Gone (never enqueued properly, or expired), or already recorded by an earlier run: nothing to pay for.
+      if (!state.exists || state.settled) return;
+      if (state.cancelled) {
         await record({ status: 'CANCELLED', error: CANCELLED_ERROR });
         return;
       }
@@ -215,7 +278,14 @@ export class RedisWorkQueue implements JobRunner {
             writeFailed ??= error;
           });
       };
-      await service.generateBatch([request], { signal: local.abort.signal, onProgress, batchId: jobId, tenant });
+      // A run after a replica died goes on from the attempts that one made: the retry budget counts them.
+      await service.generateBatch([request], {
+        signal: local.abort.signal,
+        onProgress,
+        batchId: jobId,
+        tenant,
+        attemptsSoFar: state.attempts,
+      });
       await writes;
       if (local.handingBack) {
         await record({ status: 'QUEUED', retryInMs: null });

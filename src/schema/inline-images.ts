@@ -35,20 +35,47 @@ export function chargeInlineImages(
 
 /** Whether the field being resolved (a list of ImageResult) selects `image`, @skip/@include and fragments followed. */
 function selectsImage(info: GraphQLResolveInfo): boolean {
-  const visited = new Set<string>();
-  const search = (selectionSet: SelectionSetNode | undefined): boolean => {
+  return selectsBelow(info, [], IMAGE_FIELDS);
+}
+
+const IMAGE_FIELDS = new Set(['image']);
+/** The ImageResult fields that read a picture's bytes; `url` and `mimeType` do not. */
+const PICTURE_BYTE_FIELDS = new Set(['image', 'byteLength']);
+
+/**
+ * Whether the field being resolved (a GenerationJob) reads picture bytes through its `results`: a status poll or a
+ * query for `url` does not, and the job store then leaves the pictures unread.
+ */
+export function jobSelectsPictureBytes(info: GraphQLResolveInfo): boolean {
+  return selectsBelow(info, ['results'], PICTURE_BYTE_FIELDS);
+}
+
+/**
+ * Whether the field being resolved selects, below the fields named by `path`, a field named in `names`, with
+ * @skip/@include and fragments followed.
+ */
+function selectsBelow(info: GraphQLResolveInfo, path: readonly string[], names: ReadonlySet<string>): boolean {
+  const search = (selectionSet: SelectionSetNode | undefined, depth: number, visited: Set<string>): boolean => {
+    const wanted = path[depth];
     for (const selection of selectionSet?.selections ?? []) {
       if (!included(selection, info.variableValues)) continue;
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value === 'image') return true;
+        const name = selection.name.value;
+        if (
+          wanted === undefined
+            ? names.has(name)
+            : name === wanted && search(selection.selectionSet, depth + 1, new Set())
+        ) {
+          return true;
+        }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        if (search(selection.selectionSet)) return true;
+        if (search(selection.selectionSet, depth, visited)) return true;
       } else if (!visited.has(selection.name.value)) {
         visited.add(selection.name.value);
-        if (search(info.fragments[selection.name.value]?.selectionSet)) return true;
+        if (search(info.fragments[selection.name.value]?.selectionSet, depth, visited)) return true;
       }
     }
     return false;
   };
-  return info.fieldNodes.some((node: FieldNode) => search(node.selectionSet));
+  return info.fieldNodes.some((node: FieldNode) => search(node.selectionSet, 0, new Set()));
 }

@@ -5,7 +5,7 @@ import type { StoredJob } from '../jobs/job-store.js';
 import type { Builder } from './builder.js';
 import { answer } from './errors.js';
 import { inJob, jobIdSchema, type ImageTypes } from './images.js';
-import { chargeInlineImages } from './inline-images.js';
+import { chargeInlineImages, jobSelectsPictureBytes } from './inline-images.js';
 
 /** Jobs: generating a worksheet's batch, following it, cancelling it. */
 export function addJobTypes(builder: Builder, limits: ImageLimits, images: ImageTypes, maxInlineImageBytes: number) {
@@ -70,7 +70,10 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
       description:
         "A job by id; null when unknown, no longer kept (finished jobs are kept for a limited time), or another token's.",
       args: { id: t.arg.id({ required: true, description: 'The job id.' }) },
-      resolve: (_root, { id }, context) => answer(async () => (await context.jobs.get(id, context.tenant)) ?? null),
+      resolve: (_root, { id }, context, info) =>
+        answer(
+          async () => (await context.jobs.get(id, context.tenant, { pictures: jobSelectsPictureBytes(info) })) ?? null,
+        ),
     }),
   );
 
@@ -102,7 +105,8 @@ export function addJobTypes(builder: Builder, limits: ImageLimits, images: Image
         'Cancels a job: queued images never start, requests in flight are aborted. Answers the job once every image is final; a finished job is answered as it is.',
       args: { jobId: t.arg.id({ required: true, description: 'The job to cancel.' }) },
       validate: z.object({ jobId: jobIdSchema }),
-      resolve: (_root, { jobId }, context) => answer(() => context.jobs.cancel(jobId, context.tenant)),
+      resolve: (_root, { jobId }, context, info) =>
+        answer(() => context.jobs.cancel(jobId, context.tenant, { pictures: jobSelectsPictureBytes(info) })),
     }),
   }));
 

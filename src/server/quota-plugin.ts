@@ -27,7 +27,8 @@ export function useImageQuota({ quota, maxBatchSize }: ImageQuotaPluginOptions):
       let decision: QuotaDecision;
       try {
         for (const spend of requestedImages(args, maxBatchSize)) {
-          if (spend.jobId !== undefined && (await context.jobs.get(spend.jobId, context.tenant))) continue;
+          if (spend.jobId !== undefined && (await context.jobs.get(spend.jobId, context.tenant, { pictures: false })))
+            continue;
           count += spend.images;
         }
         decision = await quota.take(context.owner, count);
