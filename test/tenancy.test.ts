@@ -113,6 +113,21 @@ describe('with API_TOKENS, each token is a tenant', () => {
     expect(foreign.subscription.results).toEqual([]);
   });
 
+  it("A resuming after its own job's final event ends quietly; B asking the same gets NOT_FOUND", async () => {
+    await finishedJob(tokenA, 'a-resumed');
+    // A one-image job's events: QUEUED, GENERATING, SUCCEEDED, then the final one (4).
+    const own = await collectSubscription(ws(tokenA).client, PROGRESS_SUBSCRIPTION, { jobId: 'a-resumed', after: 4 })
+      .done;
+    expect(own.error).toBeUndefined();
+    expect(own.results).toEqual([]);
+    const foreign = await collectSubscription(ws(tokenB).client, PROGRESS_SUBSCRIPTION, {
+      jobId: 'a-resumed',
+      after: 4,
+    }).done;
+    expect(foreign.results).toEqual([]);
+    expect(JSON.stringify(foreign.error)).toContain('NOT_FOUND');
+  });
+
   it("B can neither follow nor cancel A's running job, and A's job runs on untouched", async () => {
     provider.shut();
     const { body } = await post(tokenA, START_MUTATION, { input: { jobId: 'a-running', images: images(2, 'run') } });

@@ -98,7 +98,11 @@ export async function followJob(
         return step;
       }
       // Nothing after `after` in a job that exists (a client resuming after the final event) is not an error.
-      if (!seen && !abort.signal.aborted && (after === 0 || !(await jobs.get(jobId)))) {
+      if (
+        !seen &&
+        !abort.signal.aborted &&
+        (after === 0 || !(await jobs.get(jobId, caller.tenant, { pictures: false })))
+      ) {
         throw new GraphQLError(`No generation job with id "${jobId}" appeared in time`, {
           extensions: { code: 'NOT_FOUND' },
         });
