@@ -152,6 +152,7 @@ npm run bench                          # every scenario, about 3 to 4 minutes on
 npm run bench -- --only memory         # one or more of: ${scenarios.map((scenario) => scenario.name).join(', ')}
 npm run bench -- --report              # only rebuild this page from bench/results/*.json
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles" npm run bench -- --only overhead   # profile the server
+BENCH_CPU_PROFILE_DIR=/tmp/profiles npm run bench -- --only overhead   # profile only the saturated windows
 \`\`\`
 Each scenario writes \`bench/results/<scenario>.json\`; this page is rebuilt from every JSON file present. The server
 runs as \`npm start\` runs it: compiled (\`npm run bench\` runs \`npm run build\` first), \`node dist/main.js\`, started

@@ -124,7 +124,7 @@ export async function runServerOverhead(options: ServerOverheadOptions = {}): Pr
   };
 }
 
-async function measureThroughput(
+export async function measureThroughput(
   options: ServerOverheadOptions,
   target: { entry?: string; retainedJobs: number; label: string },
 ): Promise<ThroughputResult> {
@@ -161,11 +161,11 @@ async function measureThroughput(
       windowEnd = windowStart + windowMs;
       fake.reset();
       ownBefore = process.cpuUsage();
-      void server.usage().then((usage) => (before = usage));
+      void server.profileStart().then((usage) => (before = usage));
       marks.push(
         setTimeout(() => {
           ownAfter = process.cpuUsage(ownBefore);
-          void server.usage().then((usage) => (after = usage));
+          void server.profileStop().then((usage) => (after = usage));
         }, windowMs),
       );
     };

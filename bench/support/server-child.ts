@@ -26,7 +26,7 @@ export interface ServerUsage {
   maxRssBytes: number;
 }
 
-export type ServerRequest = { id: number; type: 'usage' | 'resetPeak' | 'gc' };
+export type ServerRequest = { id: number; type: 'usage' | 'resetPeak' | 'gc' | 'profileStart' | 'profileStop' };
 
 export interface ServerChild {
   /** http://127.0.0.1:PORT/graphql */
@@ -39,6 +39,12 @@ export interface ServerChild {
   resetPeak(): Promise<ServerUsage>;
   /** A full garbage collection, then the usage. */
   gc(): Promise<ServerUsage>;
+  /**
+   * The usage, then (with BENCH_CPU_PROFILE_DIR set) starts a CPU profile in the server; profileStop writes it there
+   * and answers the usage read before it stopped. Without the variable both are usage().
+   */
+  profileStart(): Promise<ServerUsage>;
+  profileStop(): Promise<ServerUsage>;
   /** Stops the server (SIGTERM; running jobs get 1 s) and waits for the process to exit. Safe to call twice. */
   stop(): Promise<void>;
   /** What the server printed besides its first line (logs at LOG_LEVEL, which is silent unless overridden). */
@@ -119,6 +125,8 @@ export async function startServerChild(options: ServerChildOptions): Promise<Ser
     usage: () => ask('usage'),
     resetPeak: () => ask('resetPeak'),
     gc: () => ask('gc'),
+    profileStart: () => ask('profileStart'),
+    profileStop: () => ask('profileStop'),
     stop() {
       stopping ??= server.stop().then(() => undefined);
       return stopping;

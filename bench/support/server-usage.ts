@@ -2,6 +2,9 @@
  * Loaded into the bench server's process (`--import`, before src/main.ts) so that it can report its own CPU time
  * and memory over the IPC channel: answers `usage`, `resetPeak` and `gc` requests from server-child.ts.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import type { ServerRequest, ServerUsage } from './server-child.js';
 
 // Sampling memory costs a little CPU, so only the memory scenario turns it on (BENCH_MEMORY_SAMPLING_MS).
@@ -41,11 +44,40 @@ function usage(): ServerUsage {
   };
 }
 
+// BENCH_CPU_PROFILE_DIR: a CPU profile of the measured window only (profileStart to profileStop), without the start-up
+// and warm-up that --cpu-prof would mix in.
+const PROFILE_DIRECTORY = process.env.BENCH_CPU_PROFILE_DIR;
+let profiler: Session | undefined;
+function post(session: Session, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    session.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
+async function profile(type: 'profileStart' | 'profileStop'): Promise<void> {
+  if (!PROFILE_DIRECTORY) return;
+  if (type === 'profileStart') {
+    profiler = new Session();
+    profiler.connect();
+    await post(profiler, 'Profiler.enable');
+    await post(profiler, 'Profiler.start');
+    return;
+  }
+  if (!profiler) return;
+  const { profile } = (await post(profiler, 'Profiler.stop')) as { profile: unknown };
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(join(PROFILE_DIRECTORY, `window-${process.pid}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+}
+
 process.on('message', (raw) => {
   const request = raw as ServerRequest;
   if (request.type === 'resetPeak') peaks = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
   if (request.type === 'gc') (globalThis as { gc?: () => void }).gc?.();
-  process.send?.({ id: request.id, usage: usage() });
+  // CPU is read before the profiler starts and after it stops, so that its own work stays out of the figures.
+  const reading = usage();
+  const reply = () => process.send?.({ id: request.id, usage: reading });
+  if (request.type === 'profileStart' || request.type === 'profileStop') void profile(request.type).finally(reply);
+  else reply();
 });
 // The channel must not keep the server alive once its parent is gone.
 process.channel?.unref();
