@@ -152,6 +152,11 @@ interface Waiter {
 export class InProcessUpstreamLimiter implements UpstreamLimiter {
   readonly maxConcurrency: number;
   private readonly queue = new FairQueue<Waiter>();
+  /**
+   * The waiters whose rate-limit clock runs (rateLimitedSince set): the only ones with a deadline, so the only ones
+   * each dispatch looks at. Nearly always empty; a scan of every waiter per permit would cost O(n^2) under load.
+   */
+  private readonly rateLimited = new Set<Waiter>();
   private readonly store: BudgetStore;
   private readonly now: () => number;
   private active = 0;
@@ -214,11 +219,14 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
         resolve,
         reject,
         leave: () => {
-          if (this.queue.remove(tenant, job, waiter)) reject(signal?.reason);
+          if (!this.queue.remove(tenant, job, waiter)) return;
+          this.rateLimited.delete(waiter);
+          reject(signal?.reason);
         },
       };
       signal?.addEventListener('abort', waiter.leave, { once: true });
       this.queue.push(tenant, job, waiter);
+      if (waiter.rateLimitedSince !== undefined) this.rateLimited.add(waiter);
       void this.pump();
     });
   }
@@ -273,6 +281,7 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
   }
 
   private grant(waiter: Waiter, grant: Grant): void {
+    this.rateLimited.delete(waiter);
     waiter.signal?.removeEventListener('abort', waiter.leave);
     this.active += 1;
     this.options.onQueueWait?.(performance.now() - waiter.enqueuedAt);
@@ -320,15 +329,21 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
    */
   private failOverdue(now: number, pausedUntil: number | undefined): void {
     const maxWait = this.options.rateLimitMaxWaitMs;
+    if (pausedUntil !== undefined) {
+      for (const waiter of this.queue.items()) {
+        if (waiter.rateLimitedSince !== undefined) continue;
+        waiter.rateLimitedSince = now;
+        this.rateLimited.add(waiter);
+      }
+    }
     const overdue: Waiter[] = [];
-    for (const waiter of this.queue.items()) {
-      if (pausedUntil !== undefined) waiter.rateLimitedSince ??= now;
-      if (waiter.rateLimitedSince === undefined) continue;
-      const deadline = waiter.rateLimitedSince + maxWait;
+    for (const waiter of this.rateLimited) {
+      const deadline = (waiter.rateLimitedSince as number) + maxWait;
       if (deadline <= now || (pausedUntil !== undefined && deadline < pausedUntil)) overdue.push(waiter);
     }
     for (const waiter of overdue) {
       this.queue.remove(waiter.tenant, waiter.job, waiter);
+      this.rateLimited.delete(waiter);
       waiter.signal?.removeEventListener('abort', waiter.leave);
       waiter.reject(new RateLimitWaitExceeded(maxWait, pausedUntil));
     }
@@ -336,9 +351,8 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
 
   private earliestDeadline(): number | undefined {
     let earliest: number | undefined;
-    for (const waiter of this.queue.items()) {
-      if (waiter.rateLimitedSince === undefined) continue;
-      const deadline = waiter.rateLimitedSince + this.options.rateLimitMaxWaitMs;
+    for (const waiter of this.rateLimited) {
+      const deadline = (waiter.rateLimitedSince as number) + this.options.rateLimitMaxWaitMs;
       if (earliest === undefined || deadline < earliest) earliest = deadline;
     }
     return earliest;
