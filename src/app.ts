@@ -19,7 +19,7 @@ import { ConnectionBudget, ConnectionPool } from './server/connection-budget.js'
 import { GRAPHIQL_DEFAULT_QUERY } from './server/graphiql.js';
 import { hardeningPlugins } from './server/hardening.js';
 import { createImageRoute } from './server/image-route.js';
-import { createHttpHandler, type ServerContext } from './server/http-handler.js';
+import { createHttpHandler, httpCaller, type ServerContext } from './server/http-handler.js';
 import { type ImageQuota, MemoryImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
 import { RedisImageQuota } from './server/redis-image-quota.js';
@@ -129,12 +129,15 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     // Yoga's own limit would pipe that buffer through a second stream and rebuild the Request for nothing.
     maxRequestBodySize: false,
     // Every request that reaches GraphQL has passed the access check, which named its tenant; /health runs nothing.
-    context: ({ req, owner, tenant }) => ({
-      jobs,
-      service,
-      owner: owner ?? addressOwner(req),
-      tenant: tenant ?? (access.enabled ? 'unauthenticated' : LOCAL_TENANT),
-    }),
+    context: ({ req, owner, tenant }) => {
+      const caller = owner === undefined ? httpCaller(req) : { owner, tenant };
+      return {
+        jobs,
+        service,
+        owner: caller?.owner ?? addressOwner(req),
+        tenant: caller?.tenant ?? (access.enabled ? 'unauthenticated' : LOCAL_TENANT),
+      };
+    },
     plugins,
   });
 

@@ -3,7 +3,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import { requestContext, requestIdFrom } from '../request-context.js';
 import type { GraphQLContext } from '../schema/index.js';
-import { sendUnauthorized, type AccessControl } from './access-control.js';
+import { type Caller, sendUnauthorized, type AccessControl } from './access-control.js';
 import type { ConnectionBudget, ConnectionPool } from './connection-budget.js';
 import { readBodyWithin } from './request-body-limit.js';
 import { pathOf, type Route } from './routes.js';
@@ -11,7 +11,7 @@ import { pathOf, type Route } from './routes.js';
 /** What Node's adapter gives Yoga with every request: the raw request, and who is asking. */
 export interface ServerContext {
   req: IncomingMessage;
-  /** Set by the access check for HTTP, by the connection's onConnect for WebSocket. */
+  /** Set by the connection's onConnect for WebSocket; for HTTP, see httpCaller. */
   owner?: string;
   /** Whose jobs the caller sees; set with `owner`. */
   tenant?: string;
@@ -33,6 +33,18 @@ export interface HttpHandlerOptions {
 const OPEN_YOGA_PATHS = new Set(['/health']);
 
 /**
+ * Who the access check found behind each HTTP request, for Yoga's context factory (app.ts). Not passed to Yoga as a
+ * third argument: its Node adapter merges such an argument into the server context property by property, with
+ * descriptors, on every request (a few percent of the server's CPU under load).
+ */
+const callers = new WeakMap<IncomingMessage, Caller>();
+
+/** The caller the access check named for this HTTP request; undefined for /health and WebSocket upgrades. */
+export function httpCaller(request: IncomingMessage): Caller | undefined {
+  return callers.get(request);
+}
+
+/**
  * The HTTP front door: probes stay open; everything else needs a valid bearer token when tokens are configured
  * (CORS preflights excepted: a browser sends them without credentials, and they run nothing); request bodies are
  * held to `maxBodyBytes`; then Yoga answers with the caller's owner name in its context.
@@ -46,7 +58,7 @@ export function createHttpHandler(
     for (const route of openRoutes) if (await route(request, response)) return;
     // This is the only body limit (Yoga's own is off): every request that reaches Yoga passes through it first.
     if (OPEN_YOGA_PATHS.has(pathOf(request))) {
-      if (await readBodyWithin(request, response, maxBodyBytes)) await yoga(request, response, {});
+      if (await readBodyWithin(request, response, maxBodyBytes)) await yoga(request, response);
       return;
     }
 
@@ -66,7 +78,8 @@ export function createHttpHandler(
       response.once('close', lease.release);
     }
     if (!(await readBodyWithin(request, response, maxBodyBytes))) return;
-    await yoga(request, response, { owner: decision.owner, tenant: decision.tenant });
+    callers.set(request, decision);
+    await yoga(request, response);
   };
 
   return (request, response) => {
