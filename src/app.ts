@@ -24,6 +24,7 @@ import { type ImageQuota, MemoryImageQuota } from './server/image-quota.js';
 import { useImageQuota } from './server/quota-plugin.js';
 import { RedisImageQuota } from './server/redis-image-quota.js';
 import { useSharedSubscriptionExecution } from './server/shared-subscription-execution.js';
+import { useValidationCache } from './server/validation-cache.js';
 import { pathOf, type Route } from './server/routes.js';
 import { createSseModeRoute } from './server/sse-modes.js';
 import { attachWebSocketServer } from './server/websocket-server.js';
@@ -97,6 +98,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
       })
     : new MemoryImageQuota(config.security.quotaImagesPerMinute);
   const plugins: Plugin[] = [
+    useValidationCache(),
     ...hardeningPlugins({ introspection: config.introspection, maxBatchSize: config.images.maxBatchSize }),
     useImageQuota({ quota, maxBatchSize: config.images.maxBatchSize }),
     metrics.yogaPlugin,
@@ -128,6 +130,8 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     // The HTTP handler has already read the body within MAX_BODY_BYTES (413 beyond it) before Yoga sees the request;
     // Yoga's own limit would pipe that buffer through a second stream and rebuild the Request for nothing.
     maxRequestBodySize: false,
+    // Parsed documents stay cached by Yoga; validation results are cached by useValidationCache above instead.
+    parserAndValidationCache: { validationCache: false },
     // Every request that reaches GraphQL has passed the access check, which named its tenant; /health runs nothing.
     context: ({ req, owner, tenant }) => {
       const caller = owner === undefined ? httpCaller(req) : { owner, tenant };
