@@ -154,11 +154,7 @@ export function buildApp(config: Config, overrides: AppOverrides = {}): App {
     res.end(JSON.stringify({ ready: accepting }));
     return true;
   };
-  const metricsRoute: Route = async (req, res) => {
-    if (pathOf(req) !== '/metrics') return false;
-    await metrics.handle(req, res);
-    return true;
-  };
+  const metricsRoute: Route = (req, res) => pathOf(req) === '/metrics' && metrics.handle(req, res).then(() => true);
   // The page is static files; what it does goes through /graphql, which the access check guards.
   const pageRoutes = config.progressPage ? [createProgressPageRoute({ graphqlPath: '/graphql' })] : [];
   const server = createServer(

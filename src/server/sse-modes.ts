@@ -14,10 +14,14 @@ export const SINGLE_CONNECTION_UNSUPPORTED =
 export function createSseModeRoute(graphqlPath: string): Route {
   return (request, response) => {
     if (pathOf(request) !== graphqlPath) return false;
-    const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+    const url = request.url ?? '/';
     const reservation = request.method === 'PUT';
-    // An EventSource cannot send headers, so graphql-sse puts the token in the query of its stream request.
-    const streamByQuery = query.has('token') && (request.headers.accept ?? '').includes('text/event-stream');
+    // An EventSource cannot send headers, so graphql-sse puts the token in the query of its stream request. Most
+    // requests have no query at all: the URL is parsed only when there is one (this runs for every GraphQL request).
+    const streamByQuery =
+      url.includes('?') &&
+      new URL(url, 'http://localhost').searchParams.has('token') &&
+      (request.headers.accept ?? '').includes('text/event-stream');
     if (!reservation && request.headers[STREAM_TOKEN_HEADER] === undefined && !streamByQuery) return false;
     const status = reservation ? 405 : 400;
     response.writeHead(status, 'SSE single connection mode is not supported; use distinct connections mode', {

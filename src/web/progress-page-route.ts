@@ -78,10 +78,7 @@ export function createProgressPageRoute(options: ProgressPageOptions): Route {
       throw error;
     }));
 
-  return async (request, response) => {
-    const path = pathOf(request);
-    const pick = PATHS[path];
-    if (!pick) return false;
+  const serve = async (request: IncomingMessage, response: ServerResponse, path: string, pick: AssetPick) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       response.end('Method not allowed: the progress page answers GET and HEAD.\n');
@@ -92,9 +89,17 @@ export function createProgressPageRoute(options: ProgressPageOptions): Route {
     send(request, response, asset, versioned ? IMMUTABLE : REVALIDATE);
     return true;
   };
+  // "Not mine" is answered without a promise: every request asks this route first.
+  return (request, response) => {
+    const path = pathOf(request);
+    const pick = PATHS[path];
+    return pick ? serve(request, response, path, pick) : false;
+  };
 }
 
-const PATHS: Record<string, ((assets: PageAssets) => Asset) | undefined> = {
+type AssetPick = (assets: PageAssets) => Asset;
+
+const PATHS: Record<string, AssetPick | undefined> = {
   '/': (assets) => assets.index,
   '/index.html': (assets) => assets.index,
   '/app.js': (assets) => assets.script,
