@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_BUDGET_SETTINGS } from '../src/generation/upstream-budget.js';
 import {
+  type BudgetStore,
   InProcessUpstreamLimiter,
+  MemoryBudgetStore,
   type InProcessUpstreamLimiterOptions,
   RateLimitWaitExceeded,
   type UpstreamPermit,
@@ -195,6 +198,54 @@ describe('the in-process upstream limiter', () => {
     (await second).release({ kind: 'success' });
     expect(waits).toHaveLength(2);
     expect(waits.every((wait) => wait >= 0)).toBe(true);
+  });
+
+  it('takes the same turns with a store that answers later, as a shared one does', async () => {
+    const memory = new MemoryBudgetStore({ ...DEFAULT_BUDGET_SETTINGS, maxConcurrency: 1 }, Date.now());
+    const later: BudgetStore = {
+      take: async (now) => memory.take(now),
+      settle: async (grant, outcome, now) => memory.settle(grant, outcome, now),
+      snapshot: () => memory.snapshot(),
+    };
+    const limiter = limiterWith({ maxConcurrency: 1, store: later });
+    const granted: string[] = [];
+    const permits = new Map<string, UpstreamPermit>();
+    queue(limiter, granted, 't', 'big', 4, permits);
+    queue(limiter, granted, 't', 'small', 2, permits);
+    await serveOneAtATime(granted, permits, 6);
+    expect(granted).toEqual(['big#0', 'small#0', 'big#1', 'small#1', 'big#2', 'big#3']);
+    expect(limiter.activeCount).toBe(0);
+    expect(limiter.pendingCount).toBe(0);
+  });
+
+  it('tries again a second later when its store fails, and loses nobody in line', async () => {
+    const memory = new MemoryBudgetStore({ ...DEFAULT_BUDGET_SETTINGS, maxConcurrency: 2 }, Date.now());
+    let failures = 1;
+    const flaky: BudgetStore = {
+      take: async (now) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('store unreachable');
+        }
+        return memory.take(now);
+      },
+      settle: async (grant, outcome, now) => memory.settle(grant, outcome, now),
+      snapshot: () => memory.snapshot(),
+    };
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'error',
+      secrets: [],
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const limiter = limiterWith({ maxConcurrency: 2, store: flaky, logger });
+    const granted: string[] = [];
+    queue(limiter, granted, 't', 'job', 2);
+    await settle();
+    expect(granted).toEqual([]);
+    expect(lines.join('')).toContain('could not reach its budget store');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(granted).toEqual(['job#0', 'job#1']);
   });
 
   it('checks its arguments', () => {

@@ -49,6 +49,8 @@ const RATE_DECREASE = 0.7;
 const RATE_GROWTH = 0.1;
 /** Accepted requests in this window tell the rate the upstream took when it first refuses one. */
 const ACCEPTED_WINDOW_MS = 2_000;
+/** The most of them kept: enough to tell a rate, bounded whatever the rate. */
+const MAX_ACCEPTED_STARTS = 256;
 /** How long a rate read from headers counts: a limit that rises is believed after this long. */
 const HEADER_ESTIMATE_WINDOW_MS = 10_000;
 /** A rate change smaller than this share is not worth a log line. */
@@ -259,9 +261,7 @@ export function settle(
       break;
     case 'success': {
       next.unusableRefusals = 0;
-      next.acceptedStarts = [...next.acceptedStarts.filter((at) => at > now - ACCEPTED_WINDOW_MS), grant.takenAt].slice(
-        -256,
-      );
+      next.acceptedStarts = withRecentStart(next.acceptedStarts, grant.takenAt, now);
       learnFromHeaders(outcome.rateLimit);
       if (next.lastPushbackAt !== null && now - next.lastPushbackAt < settings.growthHoldMs) break;
       if (next.concurrency < settings.maxConcurrency) {
@@ -339,6 +339,18 @@ function acceptedRate(state: BudgetState, now: number): number | undefined {
   if (recent.length < 2 || oldest === undefined) return undefined;
   const span = Math.max(500, now - oldest);
   return (recent.length / span) * 1000;
+}
+
+/**
+ * The accepted starts still within ACCEPTED_WINDOW_MS, then `takenAt`, the last 256 of them: one new array per
+ * success (this runs for every image) rather than three.
+ */
+function withRecentStart(starts: readonly number[], takenAt: number, now: number): number[] {
+  const from = now - ACCEPTED_WINDOW_MS;
+  const kept: number[] = [];
+  for (const at of starts) if (at > from) kept.push(at);
+  kept.push(takenAt);
+  return kept.length > MAX_ACCEPTED_STARTS ? kept.slice(-MAX_ACCEPTED_STARTS) : kept;
 }
 
 /** A rate learned from 429s allows about one second's worth of requests at once. */

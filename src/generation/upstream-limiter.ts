@@ -72,17 +72,23 @@ export class RateLimitWaitExceeded extends Error {
   }
 }
 
+type TakeAnswer = { granted: true; grant: Grant } | { granted: false; reason: string; retryInMs: number | null };
+type SettleAnswer = Omit<SettleResult, 'state'>;
+
 /**
- * Where the key's budget lives and where its rules run (src/generation/upstream-budget.ts). Async so that a shared
- * store can do the same in Redis (a script applying the same rules atomically); `snapshot` answers from what the store
- * last saw, for metrics.
+ * Where the key's budget lives and where its rules run (src/generation/upstream-budget.ts). A shared store answers
+ * with promises (Redis runs a script applying the same rules atomically); the in-memory one answers at once, and the
+ * limiter then hands out permits without a trip through the microtask queue per request. `snapshot` answers from
+ * what the store last saw, for metrics.
  */
 export interface BudgetStore {
-  take(
-    now: number,
-  ): Promise<{ granted: true; grant: Grant } | { granted: false; reason: string; retryInMs: number | null }>;
-  settle(grant: Grant, outcome: UpstreamOutcome, now: number): Promise<Omit<SettleResult, 'state'>>;
+  take(now: number): TakeAnswer | Promise<TakeAnswer>;
+  settle(grant: Grant, outcome: UpstreamOutcome, now: number): SettleAnswer | Promise<SettleAnswer>;
   snapshot(): BudgetState;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** The budget in this process's memory: what one server needs when it is alone with its key. */
@@ -96,15 +102,15 @@ export class MemoryBudgetStore implements BudgetStore {
     this.state = initialBudget(settings, now);
   }
 
-  async take(now: number) {
+  take(now: number): TakeAnswer {
     const result = take(this.state, this.settings, now);
     this.state = result.state;
     return result.granted
-      ? { granted: true as const, grant: result.grant }
-      : { granted: false as const, reason: result.reason, retryInMs: result.retryInMs };
+      ? { granted: true, grant: result.grant }
+      : { granted: false, reason: result.reason, retryInMs: result.retryInMs };
   }
 
-  async settle(grant: Grant, outcome: UpstreamOutcome, now: number) {
+  settle(grant: Grant, outcome: UpstreamOutcome, now: number): SettleAnswer {
     const { state, changes, addedPauseMs } = settle(this.state, this.settings, grant, outcome, now);
     this.state = state;
     return { changes, addedPauseMs };
@@ -227,57 +233,95 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
       signal?.addEventListener('abort', waiter.leave, { once: true });
       this.queue.push(tenant, job, waiter);
       if (waiter.rateLimitedSince !== undefined) this.rateLimited.add(waiter);
-      void this.pump();
+      this.pump();
     });
   }
 
-  /** Gives out permits while the budget allows and someone waits; then sleeps until something can change. */
-  private async pump(): Promise<void> {
+  /**
+   * Gives out permits while the budget allows and someone waits; then sleeps until something can change. Runs at
+   * once with a store that answers at once; with one that answers with promises, the rounds go on as they settle.
+   */
+  private pump(): void {
     if (this.pumping) {
       this.pumpAgain = true;
       return;
     }
     this.pumping = true;
+    this.pumpRounds();
+  }
+
+  private pumpRounds(): void {
     try {
       do {
         this.pumpAgain = false;
-        await this.dispatch();
+        const pending = this.dispatch();
+        if (pending) {
+          pending.then(
+            () => {
+              if (this.pumpAgain) this.pumpRounds();
+              else this.pumping = false;
+            },
+            (error: unknown) => this.storeFailed(error),
+          );
+          return;
+        }
       } while (this.pumpAgain);
-    } catch (error) {
-      // A store that failed (a shared one can) must not strand the line: try again shortly.
-      this.options.logger?.error({ err: error }, 'upstream limiter could not reach its budget store');
-      this.wakeIn(1_000);
-    } finally {
       this.pumping = false;
+    } catch (error) {
+      this.storeFailed(error);
     }
   }
 
-  private async dispatch(): Promise<void> {
+  private storeFailed(error: unknown): void {
+    // A store that failed (a shared one can) must not strand the line: try again shortly.
+    this.options.logger?.error({ err: error }, 'upstream limiter could not reach its budget store');
+    this.wakeIn(1_000);
+    this.pumping = false;
+  }
+
+  /** One round: permits while the budget allows. Answers a promise when the store made it wait, else undefined. */
+  private dispatch(): Promise<void> | undefined {
     clearTimeout(this.timer);
     this.timer = undefined;
     for (;;) {
       const now = this.now();
       this.failOverdue(now, undefined);
-      if (this.queue.size === 0) return;
-      const answer = await this.store.take(now);
-      if (!answer.granted) {
-        let wait = answer.retryInMs;
-        if (answer.reason === 'paused' && answer.retryInMs !== null) {
-          this.failOverdue(now, now + answer.retryInMs);
-        }
-        const deadline = this.earliestDeadline();
-        if (deadline !== undefined) wait = Math.min(wait ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - now));
-        if (wait !== null && Number.isFinite(wait)) this.wakeIn(wait);
-        return;
+      if (this.queue.size === 0) return undefined;
+      const answer = this.store.take(now);
+      if (isPromise(answer)) {
+        return answer.then((settled) => {
+          const next = this.handOut(settled, now);
+          return next === true ? this.dispatch() : next;
+        });
       }
-      const waiter = this.queue.shift();
-      if (!waiter) {
-        // Everyone left while the store answered: the grant goes back unused.
-        await this.store.settle(answer.grant, { kind: 'unused' }, this.now());
-        return;
-      }
-      this.grant(waiter, answer.grant);
+      const next = this.handOut(answer, now);
+      if (next !== true) return next;
     }
+  }
+
+  /**
+   * Grants the store's answer to whoever's turn it is: true to go on with the next, undefined to stop there, or a
+   * promise when an unused grant went back to a store that answers later.
+   */
+  private handOut(answer: TakeAnswer, now: number): true | Promise<void> | undefined {
+    if (!answer.granted) {
+      let wait = answer.retryInMs;
+      if (answer.reason === 'paused' && answer.retryInMs !== null) {
+        this.failOverdue(now, now + answer.retryInMs);
+      }
+      const deadline = this.earliestDeadline();
+      if (deadline !== undefined) wait = Math.min(wait ?? Number.POSITIVE_INFINITY, Math.max(0, deadline - now));
+      if (wait !== null && Number.isFinite(wait)) this.wakeIn(wait);
+      return undefined;
+    }
+    const waiter = this.queue.shift();
+    if (!waiter) {
+      // Everyone left while the store answered: the grant goes back unused.
+      const returned = this.store.settle(answer.grant, { kind: 'unused' }, this.now());
+      return isPromise(returned) ? returned.then(() => undefined) : undefined;
+    }
+    this.grant(waiter, answer.grant);
+    return true;
   }
 
   private grant(waiter: Waiter, grant: Grant): void {
@@ -292,13 +336,28 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
         if (released) return;
         released = true;
         this.active -= 1;
-        this.store
-          .settle(grant, outcome, this.now())
-          .then((result) => this.report(result))
-          .catch((error: unknown) =>
-            this.options.logger?.error({ err: error }, 'upstream limiter could not report an outcome'),
-          )
-          .finally(() => void this.pump());
+        const failed = (error: unknown) => {
+          this.options.logger?.error({ err: error }, 'upstream limiter could not report an outcome');
+          this.pump();
+        };
+        const reported = (result: SettleAnswer) => {
+          try {
+            this.report(result);
+          } catch (error) {
+            failed(error);
+            return;
+          }
+          this.pump();
+        };
+        let settled: SettleAnswer | Promise<SettleAnswer>;
+        try {
+          settled = this.store.settle(grant, outcome, this.now());
+        } catch (error) {
+          failed(error);
+          return;
+        }
+        if (isPromise(settled)) settled.then(reported, failed);
+        else reported(settled);
       },
     });
   }
@@ -361,6 +420,6 @@ export class InProcessUpstreamLimiter implements UpstreamLimiter {
   private wakeIn(milliseconds: number): void {
     clearTimeout(this.timer);
     // Not unref'd: a CLI run waiting out a retry-after has nothing else keeping it alive.
-    this.timer = setTimeout(() => void this.pump(), Math.max(0, Math.ceil(milliseconds)));
+    this.timer = setTimeout(() => this.pump(), Math.max(0, Math.ceil(milliseconds)));
   }
 }
