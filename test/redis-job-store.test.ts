@@ -38,50 +38,6 @@ describeWithRedis('the Redis job store', () => {
 
   jobStoreContract(async () => ({ store: newStore(), close: async () => {} }));
 
-  it('records each final state once, writes done exactly once, and numbers events without gaps under racing writers', async () => {
-    const store = newStore();
-    await store.create(contractJob('r', 'f'));
-    const settle = (index: number, status: 'SUCCEEDED' | 'FAILED') =>
-      store.recordImage('r', [index], { status, attempts: 1 }, { prompt: 'p' });
-    // Two writers race to finish the same images (a recovered task and the original, say).
-    await Promise.all([
-      store.recordImage('r', [0], { status: 'GENERATING', attempts: 1 }, { prompt: 'p' }),
-      settle(0, 'SUCCEEDED'),
-      settle(0, 'FAILED'),
-      settle(1, 'FAILED'),
-      settle(1, 'SUCCEEDED'),
-    ]);
-    const events = [];
-    for await (const event of store.follow('r', { waitMs: 0, signal: new AbortController().signal }))
-      events.push(event);
-    expect(events.map((event) => event.sequence)).toEqual(events.map((_, index) => index + 1));
-    expect(events.filter((event) => event.done)).toHaveLength(1);
-    const finals = events.filter((event) => event.image && ['SUCCEEDED', 'FAILED'].includes(event.image.status));
-    expect(finals.map((event) => event.image?.id).sort()).toEqual(['0-0', '0-1']);
-    const job = (await store.get('r')) as StoredJob;
-    expect(job.status).toBe('COMPLETED');
-    expect(job.stats.pending).toBe(0);
-    expect(job.stats.successful + job.stats.failed).toBe(2);
-    expect(await store.recordImage('r', [0], { status: 'FAILED' }, { prompt: 'p' })).toBe(0);
-    const final = events.at(-1);
-    expect(final?.progress).toEqual({ completed: 2, total: 2, errors: job.stats.failed, current: null });
-  });
-
-  it('cancels the images that have not started and finishes the job CANCELLED once the last one settles', async () => {
-    const store = newStore();
-    await store.create(contractJob('x', 'f'));
-    await store.recordImage('x', [0], { status: 'GENERATING', attempts: 1 }, { prompt: 'drawing' });
-    expect(await store.cancel('x')).toBe(true);
-    let job = (await store.get('x')) as StoredJob;
-    expect(job.results.map((result) => result.status)).toEqual(['GENERATING', 'CANCELLED']);
-    expect(job.status).toBe('RUNNING');
-    await store.recordImage('x', [0], { status: 'CANCELLED' }, { prompt: 'drawing' });
-    job = (await store.get('x')) as StoredJob;
-    expect(job.status).toBe('CANCELLED');
-    expect(job.stats).toMatchObject({ cancelled: 2, pending: 0 });
-    expect(await store.cancel('unknown')).toBe(false);
-  });
-
   it('keeps pictures in their own keys that expire with the finished job, never in the hash', async () => {
     const store = newStore({ retentionMs: 5_000 });
     await store.create(contractJob('i', 'f'));

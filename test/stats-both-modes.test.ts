@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchTracker, type ImagePatch, queuedResult } from '../src/generation/batch-tracker.js';
-import { finalProgressOf } from '../src/generation/job-tally.js';
+import { emptyTally, finalProgressOf, statsOf } from '../src/generation/job-tally.js';
 import type { GenerationStats, ImageResult, Progress } from '../src/generation/types.js';
-import type { StoredJob } from '../src/jobs/job-store.js';
+import type { JobStore, StoredJob } from '../src/jobs/job-store.js';
+import { MemoryJobStore } from '../src/jobs/memory-job-store.js';
 import { RedisJobStore } from '../src/jobs/redis-job-store.js';
 import { StreamMultiplexer } from '../src/jobs/redis-stream-multiplexer.js';
 import { createLogger } from '../src/logger.js';
@@ -11,9 +12,10 @@ import { deleteKeys, describeWithRedis, testRedisUrl, uniquePrefix } from './sup
 import { tinyPng } from './support/test-images.js';
 
 /**
- * Both modes derive stats and progress with src/generation/job-tally.ts: the in-process BatchTracker from its running
- * counters, the Redis store from the raw counts its Lua scripts write into each event. The same image transitions,
- * applied through each, must read the same on every event.
+ * Stats and progress are derived in one place, src/generation/job-tally.ts: by the BatchTracker from its running
+ * counters (what the generation service reports), by the in-memory store from its own, by the Redis store from the
+ * raw counts its Lua scripts write into each event. The same image transitions, applied through each (through both
+ * stores by the very calls the runners make), must read the same on every event.
  */
 
 const prompts = ['a fox', 'a hen', 'a cow', 'a cow'];
@@ -91,46 +93,24 @@ function throughTracker(): Observed[] {
   return seen;
 }
 
-describeWithRedis('stats and progress, in process and in Redis', () => {
-  let command: Redis;
-  let blocking: Redis;
-  let streams: StreamMultiplexer;
-  const prefix = uniquePrefix('tally');
-
-  beforeAll(() => {
-    const url = testRedisUrl(11) as string;
-    command = new Redis(url);
-    blocking = new Redis(url);
-    streams = new StreamMultiplexer(blocking, command, createLogger({ level: 'silent', secrets: [] }));
-  });
-  afterAll(async () => {
-    await streams.close();
-    await deleteKeys(command, prefix);
-    command.disconnect();
-    blocking.disconnect();
-  });
-
-  /** Across replicas: each change through the store's scripts, as the work queue records them. */
-  async function throughRedis(): Promise<{ events: Observed[]; job: StoredJob | undefined }> {
-    const createdAt = Math.floor(Date.now() / 1000) * 1000;
-    let clock = 0;
-    const store = new RedisJobStore({
-      redis: command,
-      streams,
-      retentionMs: 60_000,
-      prefix,
-      now: () => createdAt + clock,
-    });
-    const job: StoredJob = {
-      id: 'same',
-      status: 'RUNNING',
-      results: images.map(queuedResult),
-      stats: { total: 4, successful: 0, failed: 0, cancelled: 0, pending: 4, retries: 0, durationMs: 0 },
-      createdAt: new Date(createdAt),
-      finishedAt: null,
-      fingerprint: 'f',
-      owner: 'tester',
-    };
+/** Through a job store, by the calls both runners make: each change by recordImage, as the runners record them. */
+async function throughStore(
+  open: (now: () => number) => JobStore,
+): Promise<{ events: Observed[]; job: StoredJob | undefined }> {
+  const createdAt = Math.floor(Date.now() / 1000) * 1000;
+  let clock = 0;
+  const store = open(() => createdAt + clock);
+  const job: StoredJob = {
+    id: 'same',
+    status: 'RUNNING',
+    results: images.map(queuedResult),
+    stats: statsOf(emptyTally(images.length)),
+    createdAt: new Date(createdAt),
+    finishedAt: null,
+    fingerprint: 'f',
+    owner: 'tester',
+  };
+  try {
     expect(await store.create(job)).toBe('created');
     for (const step of steps) {
       clock = step.at;
@@ -142,14 +122,20 @@ describeWithRedis('stats and progress, in process and in Redis', () => {
       events.push({ image: event.image, progress: event.progress, stats: event.stats });
     }
     return { events, job: await store.get('same') };
+  } finally {
+    await store.close();
   }
+}
 
+const inMemory = (now: () => number) => new MemoryJobStore({ retentionMs: 60_000, maxRetained: 100, now });
+
+describe('stats and progress, in the batch tracker and the in-memory job store', () => {
   it('derive the same stats and progress on every event from the same transitions', async () => {
     const inProcess = throughTracker();
-    const { events: inRedis, job } = await throughRedis();
+    const { events: stored, job } = await throughStore(inMemory);
 
-    expect(inRedis).toHaveLength(inProcess.length);
-    inRedis.forEach((event, index) => expect(event, `event ${index + 1}`).toEqual(inProcess[index]));
+    expect(stored).toHaveLength(inProcess.length);
+    stored.forEach((event, index) => expect(event, `event ${index + 1}`).toEqual(inProcess[index]));
 
     // And both say what the script means, not merely the same thing: 4 announced, 10 changes, the final event.
     expect(inProcess.map((event) => event.progress.current)).toEqual([
@@ -173,5 +159,38 @@ describeWithRedis('stats and progress, in process and in Redis', () => {
     });
     expect(final?.progress).toEqual({ completed: 4, total: 4, errors: 1, current: null });
     expect(job?.stats).toEqual(final?.stats);
+    expect(job?.status).toBe('COMPLETED');
+  });
+});
+
+describeWithRedis('stats and progress, in memory and in Redis', () => {
+  let command: Redis;
+  let blocking: Redis;
+  let streams: StreamMultiplexer;
+  const prefix = uniquePrefix('tally');
+
+  beforeAll(() => {
+    const url = testRedisUrl(11) as string;
+    command = new Redis(url);
+    blocking = new Redis(url);
+    streams = new StreamMultiplexer(blocking, command, createLogger({ level: 'silent', secrets: [] }));
+  });
+  afterAll(async () => {
+    await streams.close();
+    await deleteKeys(command, prefix);
+    command.disconnect();
+    blocking.disconnect();
+  });
+
+  it('read the same job and the same events, pictures included, through the same calls', async () => {
+    const inRedis = await throughStore(
+      (now) => new RedisJobStore({ redis: command, streams, retentionMs: 60_000, prefix, now }),
+    );
+    const inMemoryStore = await throughStore(inMemory);
+
+    expect(inRedis.events).toHaveLength(15);
+    expect(inRedis.events).toEqual(inMemoryStore.events);
+    expect(inRedis.job).toEqual(inMemoryStore.job);
+    expect(inRedis.job?.results[0]?.image?.bytes.equals(tinyPng('fox'))).toBe(true);
   });
 });

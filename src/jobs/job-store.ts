@@ -1,3 +1,4 @@
+import type { ImagePatch } from '../generation/batch-tracker.js';
 import type { EncodedImage } from '../generation/types.js';
 import type { GenerationEvent, JobSnapshot } from './types.js';
 
@@ -6,6 +7,14 @@ export interface StoredJob extends JobSnapshot {
   /** Identifies the images the job was asked for: the same jobId with other images is a conflict. */
   fingerprint: string;
   owner: string;
+}
+
+/** What recordImage needs beyond the change itself. */
+export interface ImageDetails {
+  /** The prompt of the images changed. */
+  prompt: string;
+  /** Attempts after the first that this change starts. Default 0. */
+  retries?: number;
 }
 
 /**
@@ -48,9 +57,24 @@ export interface JobStore {
    * pictures are not all in memory); without it, the job is read whole.
    */
   image?(id: string, requestId: string): Promise<EncodedImage | undefined>;
-  /** Replaces the job's readable state (status, results, stats, finishedAt). */
-  update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void>;
-  appendEvent(event: GenerationEvent): Promise<void>;
+  /**
+   * Applies one state change to the images at `indexes` (identical requests share one upstream call) and appends one
+   * event per image changed, numbered after the job's last. An image already final is left alone (a retried or
+   * recovered task never records a second final state); `retries` are added to the job's count either way. The change
+   * that makes the last image final also finishes the job, exactly once whoever records it: COMPLETED, or CANCELLED
+   * once `cancel` has flagged it, with its final event. `prompt` is the images' own: the newest prompt in flight is
+   * every event's `current`. Answers how many events it appended (the final one included); 0 for an unknown or
+   * finished job.
+   */
+  recordImage(id: string, indexes: readonly number[], patch: ImagePatch, details: ImageDetails): Promise<number>;
+  /**
+   * Flags the job cancelled and settles its images that have not started (QUEUED) CANCELLED; images in flight are
+   * settled by whoever runs them, once aborted (the runner's part). False when the job is unknown; a finished job is
+   * left as it is.
+   */
+  cancel(id: string): Promise<boolean>;
+  /** Whether `cancel` flagged the job before it finished. */
+  isCancelled(id: string): Promise<boolean>;
   /**
    * The job's events after sequence `after` (from 1 by default): those already emitted first, then live ones, ending
    * after the event with done: true. Ends at once, yielding nothing, when the id stays unknown for `waitMs` (the

@@ -1,11 +1,10 @@
 import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
-import { finalProgressOf, statsOf, tallyOf } from '../generation/job-tally.js';
-import type { ImageResult, ProgressEvent } from '../generation/types.js';
+import type { ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
+import { imageChangeOf, INTERNAL_ERROR } from './image-change.js';
 import type { JobRunner, JobToRun } from './job-runner.js';
 import type { JobStore } from './job-store.js';
-import type { GenerationEvent } from './types.js';
 
 export interface LocalJobRunnerOptions {
   service: GenerationService;
@@ -23,8 +22,9 @@ interface RunningJob {
 }
 
 /**
- * Runs each job's images in this process, as one batch of the generation service, and writes every state change and
- * the final event to the store, numbered after the QUEUED events the store wrote when it created the job.
+ * Runs each job's images in this process, as one batch of the generation service, and records every state change in
+ * the store as the Redis work queue does (JobStore.recordImage): the store numbers the events, counts, and finishes
+ * the job with its final event when the last image is final.
  */
 export class LocalJobRunner implements JobRunner {
   private readonly running = new Map<string, RunningJob>();
@@ -47,8 +47,22 @@ export class LocalJobRunner implements JobRunner {
 
   async cancel(jobId: string): Promise<boolean> {
     const running = this.running.get(jobId);
-    running?.abort.abort();
-    return running !== undefined;
+    if (!running) return false;
+    await this.stop(jobId, running);
+    return true;
+  }
+
+  /**
+   * The store first, as the Redis queue does: images not started end CANCELLED there and the job is flagged, so that
+   * it ends CANCELLED whichever image settles last; then the batch is aborted, which settles those in flight.
+   */
+  private async stop(jobId: string, running: RunningJob): Promise<void> {
+    try {
+      await this.options.store.cancel(jobId);
+    } catch (error) {
+      this.options.logger.error({ err: error, jobId }, 'job store cancel failed');
+    }
+    running.abort.abort();
   }
 
   async drain(graceMs: number): Promise<void> {
@@ -61,7 +75,7 @@ export class LocalJobRunner implements JobRunner {
     clearTimeout(timer);
     if (outcome === 'grace_over') {
       this.options.logger.warn({ jobs: this.running.size }, 'grace period over: cancelling running jobs');
-      this.running.forEach((job) => job.abort.abort());
+      await Promise.all([...this.running].map(([id, job]) => this.stop(id, job)));
       await all();
     }
   }
@@ -73,9 +87,6 @@ export class LocalJobRunner implements JobRunner {
   ): Promise<'COMPLETED' | 'CANCELLED'> {
     const { store, service, logger } = this.options;
     const indexById = new Map(images.map((image, index) => [image.id, index]));
-    const results: ImageResult[] = [...job.results];
-    // The store wrote one QUEUED event per image when it created the job: 1 to n.
-    let sequence = job.results.length;
     // Store writes are chained so events land in order even when the store is remote.
     let writes: Promise<unknown> = Promise.resolve();
     const write = (task: () => Promise<unknown>) => {
@@ -84,76 +95,28 @@ export class LocalJobRunner implements JobRunner {
         .catch((error: unknown) => logger.error({ err: error, jobId: publicId, tenant }, 'job store write failed'));
     };
 
-    const onProgress = (event: ProgressEvent) => {
-      // The batch announces its images QUEUED, as the store already has.
-      if (event.image.status === 'QUEUED') return;
-      const index = indexById.get(event.image.id);
-      if (index !== undefined) results[index] = event.image;
-      const generationEvent: GenerationEvent = {
-        jobId: job.id,
-        sequence: ++sequence,
-        image: event.image,
-        progress: event.progress,
-        stats: event.stats,
-        done: false,
-      };
-      const snapshot = { status: 'RUNNING' as const, results: [...results], stats: event.stats, finishedAt: null };
-      // One link of the chain per event, not two: a 4-image job has 9 events after its QUEUED ones, each a few
-      // promises deep.
-      write(async () => {
-        try {
-          await store.update(job.id, snapshot);
-        } finally {
-          // A failed update must not cost subscribers the event.
-          await store.appendEvent(generationEvent);
-        }
-      });
+    const onProgress = ({ image }: ProgressEvent) => {
+      const change = imageChangeOf(image);
+      const index = indexById.get(image.id);
+      if (!change || index === undefined) return;
+      const details = { prompt: images[index]?.prompt ?? '', retries: change.retries };
+      write(() => store.recordImage(job.id, [index], change.patch, details));
     };
 
-    let outcome: Awaited<ReturnType<typeof service.generateBatch>>;
     try {
       // Logs name the batch by the id its client knows; the limiter's turns go by its owner (the token's tenant, or
       // the client address without tokens), which the same job id in two tenants never shares.
-      outcome = await service.generateBatch(images, { signal, onProgress, batchId: publicId, tenant: job.owner });
+      await service.generateBatch(images, { signal, onProgress, batchId: publicId, tenant: job.owner });
     } catch (error) {
-      // Validation ran before the job was stored, so this is a bug; the job still ends, and says so.
+      // Validation ran before the job was stored, so this is a bug; the job still ends, and says so: every image not
+      // final yet fails, and the store finishes the job.
       logger.error({ err: error, jobId: publicId, tenant }, 'job failed unexpectedly');
-      outcome = {
-        status: 'COMPLETED' as const,
-        results: results.map((result) => ({
-          ...result,
-          status: 'FAILED' as const,
-          error: {
-            code: 'INTERNAL' as const,
-            message: 'Unexpected error while generating this image.',
-            retryable: true,
-          },
-        })),
-        stats: statsOf({ ...tallyOf(job.stats), failed: images.length }),
-      };
+      const every = images.map((_image, index) => index);
+      write(() => store.recordImage(job.id, every, { status: 'FAILED', error: INTERNAL_ERROR }, { prompt: '' }));
     }
-    const finishedAt = new Date();
-    const final: GenerationEvent = {
-      jobId: job.id,
-      sequence: ++sequence,
-      image: null,
-      progress: finalProgressOf(outcome.stats),
-      stats: outcome.stats,
-      done: true,
-    };
-    write(async () => {
-      try {
-        await store.update(job.id, {
-          status: outcome.status,
-          results: outcome.results,
-          stats: outcome.stats,
-          finishedAt,
-        });
-      } finally {
-        await store.appendEvent(final);
-      }
-    });
     await writes;
-    return outcome.status === 'CANCELLED' ? 'CANCELLED' : 'COMPLETED';
+    // The store decides how the job ended (a cancel that came after its last image counts for nothing).
+    const cancelled = await store.isCancelled(job.id).catch(() => signal.aborted);
+    return cancelled ? 'CANCELLED' : 'COMPLETED';
   }
 }

@@ -1,6 +1,10 @@
-import { progressOf } from '../generation/job-tally.js';
-import type { CreateOutcome, FollowOptions, JobStore, StoredJob } from './job-store.js';
-import type { GenerationEvent, JobSnapshot } from './types.js';
+import type { ImagePatch } from '../generation/batch-tracker.js';
+import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
+import { isFinalImageStatus, STATS_COUNTER_OF, TERMINAL_STATUSES } from '../generation/states.js';
+import type { ImageResult } from '../generation/types.js';
+import { CANCELLED_ERROR } from './image-change.js';
+import type { CreateOutcome, FollowOptions, ImageDetails, JobStore, StoredJob } from './job-store.js';
+import type { GenerationEvent } from './types.js';
 
 export interface MemoryJobStoreOptions {
   /** How long a finished job stays readable. */
@@ -13,7 +17,18 @@ export interface MemoryJobStoreOptions {
 }
 
 interface Entry {
+  /** What readers get: rebuilt from the fields below on the first read after a change, and once when finished. */
   job: StoredJob;
+  /** The images' latest results, replaced one by one as they change (no copy per change). */
+  results: ImageResult[];
+  /** Whether `results` or `tally` changed since `job` was built. */
+  changed: boolean;
+  /** Raw counts, as the Redis store keeps them in the job hash: stats and progress are derived by job-tally.ts. */
+  tally: JobTally;
+  /** Prompts of the images in flight, by index, most recently started last: `current` names the newest. */
+  flight: Map<number, string>;
+  /** Set by cancel(): the job ends CANCELLED. */
+  cancelled: boolean;
   /** Image bytes the job holds, counted once it has finished. */
   bytes: number;
   /**
@@ -79,7 +94,17 @@ export class MemoryJobStore implements JobStore {
         done: false,
       }),
     );
-    this.entries.set(job.id, { job, bytes: 0, events, listeners: new Set() });
+    this.entries.set(job.id, {
+      job,
+      results: [...job.results],
+      changed: false,
+      tally: tallyOf(job.stats),
+      flight: new Map(),
+      cancelled: false,
+      bytes: 0,
+      events,
+      listeners: new Set(),
+    });
     const waiting = this.awaited.get(job.id);
     this.awaited.delete(job.id);
     waiting?.forEach((wake) => wake());
@@ -92,41 +117,42 @@ export class MemoryJobStore implements JobStore {
       this.remove(id, entry);
       return undefined;
     }
-    return entry?.job;
+    if (!entry) return undefined;
+    if (entry.changed) {
+      entry.job = { ...entry.job, results: [...entry.results], stats: statsOf(this.tallyAt(entry, this.now())) };
+      entry.changed = false;
+    }
+    return entry.job;
   }
 
-  async update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void> {
+  async recordImage(id: string, indexes: readonly number[], patch: ImagePatch, details: ImageDetails): Promise<number> {
     const entry = this.entries.get(id);
-    if (!entry) return;
-    entry.job = { ...entry.job, ...state };
-    if (state.finishedAt !== null) {
-      // Identical requests share one buffer: count each once.
-      const buffers = new Set<Buffer>();
-      for (const result of state.results) if (result.image) buffers.add(result.image.bytes);
-      let bytes = 0;
-      for (const buffer of buffers) bytes += buffer.length;
-      // Finishing twice (it should not happen) moves the job to the back rather than counting it twice.
-      this.unlink(entry);
-      entry.bytes = bytes;
-      entry.finishedAt = this.now();
-      this.append(entry);
-      this.dropExpired();
-      this.evictOverBudget();
-    }
+    if (!entry || entry.job.finishedAt !== null) return 0;
+    const now = this.now();
+    entry.tally.retries += details.retries ?? 0;
+    entry.changed = true;
+    let appended = 0;
+    for (const index of indexes) appended += this.settle(entry, index, patch, details.prompt, now);
+    if (this.finishIfDone(entry, now)) appended += 1;
+    return appended;
   }
 
-  async appendEvent(event: GenerationEvent): Promise<void> {
-    const entry = this.entries.get(event.jobId);
-    if (!entry) return;
-    entry.events.push(event);
-    if (event.done && entry.finishing) {
-      const finishing = entry.finishing;
-      entry.finishing = undefined;
-      for (const resolve of finishing) resolve(entry.job);
-    }
-    const listeners = [...entry.listeners];
-    entry.listeners.clear();
-    listeners.forEach((wake) => wake());
+  async cancel(id: string): Promise<boolean> {
+    const entry = this.entries.get(id);
+    if (!entry || this.expired(entry)) return false;
+    if (entry.job.finishedAt !== null) return true;
+    entry.cancelled = true;
+    const now = this.now();
+    const patch: ImagePatch = { status: 'CANCELLED', error: CANCELLED_ERROR };
+    entry.results.forEach((result, index) => {
+      if (result.status === 'QUEUED') this.settle(entry, index, patch, '', now);
+    });
+    this.finishIfDone(entry, now);
+    return true;
+  }
+
+  async isCancelled(id: string): Promise<boolean> {
+    return this.entries.get(id)?.cancelled ?? false;
   }
 
   async *follow(id: string, options: FollowOptions): AsyncGenerator<GenerationEvent> {
@@ -162,6 +188,86 @@ export class MemoryJobStore implements JobStore {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** One image's change and its event; 0 when the image is unknown or final already, else 1. */
+  private settle(entry: Entry, index: number, patch: ImagePatch, prompt: string, now: number): number {
+    const previous = entry.results[index];
+    if (!previous || TERMINAL_STATUSES.has(previous.status)) return 0;
+    const next: ImageResult = { ...previous, ...patch };
+    if (next.status !== 'RETRYING') next.retryInMs = null;
+    if (next.status === 'SUCCEEDED') next.error = null;
+    entry.results[index] = next;
+    if (isFinalImageStatus(next.status)) entry.tally[STATS_COUNTER_OF[next.status]] += 1;
+    // An image that starts (again) goes last; one that stops leaves, whichever it was.
+    entry.flight.delete(index);
+    if (next.status === 'GENERATING') entry.flight.set(index, prompt);
+    const tally = this.tallyAt(entry, now);
+    this.push(entry, {
+      jobId: entry.job.id,
+      sequence: entry.events.length + 1,
+      image: next,
+      progress: progressOf(tally, newestOf(entry.flight)),
+      stats: statsOf(tally),
+      done: false,
+    });
+    return 1;
+  }
+
+  /** Finishes the job once every image is final: its status, its final event, and its place among finished jobs. */
+  private finishIfDone(entry: Entry, now: number): boolean {
+    const { tally } = entry;
+    if (tally.successful + tally.failed + tally.cancelled < tally.total) return false;
+    tally.durationMs = Math.max(0, now - entry.job.createdAt.getTime());
+    const stats = statsOf(tally);
+    entry.job = {
+      ...entry.job,
+      status: entry.cancelled ? 'CANCELLED' : 'COMPLETED',
+      results: [...entry.results],
+      stats,
+      finishedAt: new Date(now),
+    };
+    entry.changed = false;
+    entry.flight.clear();
+    // Identical requests share one buffer: count each once.
+    const buffers = new Set<Buffer>();
+    for (const result of entry.results) if (result.image) buffers.add(result.image.bytes);
+    let bytes = 0;
+    for (const buffer of buffers) bytes += buffer.length;
+    entry.bytes = bytes;
+    entry.finishedAt = now;
+    this.append(entry);
+    this.push(entry, {
+      jobId: entry.job.id,
+      sequence: entry.events.length + 1,
+      image: null,
+      progress: finalProgressOf(tally),
+      stats,
+      done: true,
+    });
+    this.dropExpired();
+    this.evictOverBudget();
+    return true;
+  }
+
+  /** The job's counts with its duration so far (fixed once it has finished). */
+  private tallyAt(entry: Entry, now: number): JobTally {
+    if (entry.job.finishedAt === null) entry.tally.durationMs = Math.max(0, now - entry.job.createdAt.getTime());
+    return entry.tally;
+  }
+
+  /** Appends an event and wakes whoever waits for one (or, for the final one, for the job to finish). */
+  private push(entry: Entry, event: GenerationEvent): void {
+    entry.events.push(event);
+    if (event.done && entry.finishing) {
+      const finishing = entry.finishing;
+      entry.finishing = undefined;
+      for (const resolve of finishing) resolve(entry.job);
+    }
+    if (entry.listeners.size === 0) return;
+    const listeners = [...entry.listeners];
+    entry.listeners.clear();
+    listeners.forEach((wake) => wake());
   }
 
   private nextEvent(entry: Entry, signal: AbortSignal): Promise<void> {
@@ -251,4 +357,11 @@ export class MemoryJobStore implements JobStore {
       this.remove(this.oldest.job.id, this.oldest);
     }
   }
+}
+
+/** The newest prompt in flight: a Map keeps insertion order, and settle() re-inserts an image that starts. */
+function newestOf(flight: Map<number, string>): string | null {
+  let newest: string | null = null;
+  for (const prompt of flight.values()) newest = prompt;
+  return newest;
 }

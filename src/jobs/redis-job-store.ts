@@ -1,20 +1,13 @@
 import type { Redis } from 'ioredis';
+import type { ImagePatch } from '../generation/batch-tracker.js';
 import type { GenerationObserver } from '../generation/generation-observer.js';
-import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
+import { finalProgressOf, type JobTally, progressOf, statsOf } from '../generation/job-tally.js';
 import { TERMINAL_STATUSES } from '../generation/states.js';
 import type { EncodedImage, ImageResult } from '../generation/types.js';
-import type { CreateOutcome, FollowOptions, GetOptions, JobStore, StoredJob } from './job-store.js';
-import {
-  APPEND_EVENT,
-  CANCEL_JOB,
-  CREATE_JOB,
-  DISCARD_UNQUEUED,
-  MARK_ENQUEUED,
-  RECORD_IMAGE,
-  RETAIN_JOB,
-} from './redis-scripts.js';
+import type { CreateOutcome, FollowOptions, GetOptions, ImageDetails, JobStore, StoredJob } from './job-store.js';
+import { CANCEL_JOB, CREATE_JOB, DISCARD_UNQUEUED, MARK_ENQUEUED, RECORD_IMAGE, RETAIN_JOB } from './redis-scripts.js';
 import type { StreamMultiplexer } from './redis-stream-multiplexer.js';
-import type { GenerationEvent, JobSnapshot } from './types.js';
+import type { GenerationEvent } from './types.js';
 
 export interface RedisJobStoreOptions {
   /** Commands that answer at once (no BLOCK). */
@@ -91,7 +84,7 @@ export class RedisJobStore implements JobStore {
   private readonly prefix: string;
   private readonly now: () => number;
   private readonly scripts: Record<
-    'create' | 'record' | 'cancel' | 'append' | 'retain' | 'markEnqueued' | 'discardUnqueued',
+    'create' | 'record' | 'cancel' | 'retain' | 'markEnqueued' | 'discardUnqueued',
     Script
   >;
 
@@ -110,7 +103,6 @@ export class RedisJobStore implements JobStore {
       create: define(CREATE_JOB),
       record: define(RECORD_IMAGE),
       cancel: define(CANCEL_JOB),
-      append: define(APPEND_EVENT),
       retain: define(RETAIN_JOB),
       markEnqueued: define(MARK_ENQUEUED),
       discardUnqueued: define(DISCARD_UNQUEUED),
@@ -247,65 +239,11 @@ export class RedisJobStore implements JobStore {
     return bytes ? { mimeType: result.image.mimeType, bytes } : undefined;
   }
 
-  async update(id: string, state: Pick<JobSnapshot, 'status' | 'results' | 'stats' | 'finishedAt'>): Promise<void> {
-    const images: Array<[number, EncodedImage]> = [];
-    const fields: string[] = [
-      'status',
-      state.status,
-      'finishedAt',
-      state.finishedAt ? String(state.finishedAt.getTime()) : '',
-      ...statsFields(state.stats),
-    ];
-    state.results.forEach((result, index) => {
-      fields.push(`r:${index}`, JSON.stringify(this.toStored(result, index, images)));
-    });
-    const ttl = state.finishedAt ? this.options.retentionMs : this.runningTtl;
-    await this.saveImages(id, images, ttl);
-    // Only an existing job is updated: a job that expired is not brought back half-written.
-    const key = this.jobKey(id);
-    const written = await this.options.redis
-      .multi()
-      .exists(key)
-      .hset(key, ...fields)
-      .exec();
-    if (written?.[0]?.[1] === 0) await this.options.redis.del(key);
-    else if (state.finishedAt) await this.options.redis.pexpire(key, ttl);
-  }
-
-  async appendEvent(event: GenerationEvent): Promise<void> {
-    const images: Array<[number, EncodedImage]> = [];
-    let image: StoredResult | null = null;
-    if (event.image) {
-      // The event's picture goes under the index of its result, where update() keeps the same bytes.
-      const index = Number((await this.options.redis.hget(this.jobKey(event.jobId), `i:${event.image.id}`)) ?? -1);
-      image = this.toStored(event.image, index, images);
-      await this.saveImages(event.jobId, images, this.runningTtl);
-    }
-    const stored: StreamEvent = {
-      sequence: event.sequence,
-      image,
-      tally: tallyOf(event.stats),
-      current: event.progress.current,
-      done: event.done,
-    };
-    const finishedBytes = await this.scripts.append(this.keys(event.jobId), [
-      event.sequence,
-      JSON.stringify(stored),
-      event.done ? this.options.retentionMs : '',
-    ]);
-    await this.retain(event.jobId, Number(finishedBytes));
-  }
-
   /**
    * Applies one state change to the images at `indexes` (identical requests share a result) and appends one event
    * per image changed; the last image to become final also finishes the job, exactly once, whoever records it.
    */
-  async recordImage(
-    id: string,
-    indexes: readonly number[],
-    patch: Partial<Pick<ImageResult, 'status' | 'image' | 'attempts' | 'error' | 'retryInMs'>>,
-    details: { prompt: string; retries?: number },
-  ): Promise<number> {
+  async recordImage(id: string, indexes: readonly number[], patch: ImagePatch, details: ImageDetails): Promise<number> {
     const { image, ...rest } = patch;
     const storedPatch: Record<string, unknown> = { ...rest };
     if (image !== undefined) {
@@ -356,6 +294,10 @@ export class RedisJobStore implements JobStore {
         `${this.prefix}:job:`,
       ],
     );
+  }
+
+  async isCancelled(id: string): Promise<boolean> {
+    return (await this.options.redis.hget(this.jobKey(id), 'cancel')) === '1';
   }
 
   /** The cancel flags of several jobs, in one round trip. */

@@ -187,21 +187,6 @@ return finishIfDone(now, tonumber(ARGV[2]))
 `;
 
 /**
- * Appends an event numbered by the caller (the in-process runner). ARGV: sequence, event JSON, retention or '' (a
- * retention marks the final event). Answers the finished job's picture bytes for a final event, else -1.
- */
-export const APPEND_EVENT = `${HELPERS}
-if redis.call('EXISTS', h) == 0 then return 0 end
-local seq = tonumber(ARGV[1])
-if seq <= num(redis.call('HGET', h, 'seq')) then return 0 end
-redis.call('HSET', h, 'seq', ARGV[1])
-redis.call('XADD', s, '0-' .. seq, 'e', ARGV[2])
-keepLike(s)
-if ARGV[3] ~= '' then return expireAll(tonumber(ARGV[3])) end
-return -1
-`;
-
-/**
  * Keeps finished jobs within the retention budget: at most ARGV[5] jobs and ARGV[6] picture bytes, the oldest going
  * first, never the newest. KEYS: the sorted set of finished jobs (score: when), the hash of their picture bytes.
  * ARGV: the job id just finished, its bytes, now, retention, max jobs, max bytes, the job key prefix.

@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job as QueueJob, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GenerationService } from '../generation/generation-service.js';
-import type { ImageError, ImageRequest, ImageResult, ProgressEvent } from '../generation/types.js';
+import type { ImageError, ImageRequest, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
+import { imageChangeOf } from './image-change.js';
 import type { JobRunner, JobToRun } from './job-runner.js';
 import { connectRedis, StoreUnavailableError } from './redis-connection.js';
 import type { RedisJobStore } from './redis-job-store.js';
@@ -262,18 +263,11 @@ export class RedisWorkQueue implements JobRunner {
       let writes: Promise<unknown> = Promise.resolve();
       let writeFailed: unknown;
       const onProgress = ({ image }: ProgressEvent) => {
-        if (local.handingBack || image.status === 'QUEUED') return;
-        const patch: Partial<ImageResult> = {
-          status: image.status,
-          attempts: image.attempts,
-          error: image.error,
-          retryInMs: image.retryInMs,
-          ...(image.status === 'SUCCEEDED' ? { image: image.image } : {}),
-        };
-        const retries = image.status === 'GENERATING' && image.attempts > 1 ? 1 : 0;
+        const change = imageChangeOf(image);
+        if (local.handingBack || !change) return;
         // In order, one after another: each state lands after the one before it.
         writes = writes
-          .then(() => record(patch, retries))
+          .then(() => record(change.patch, change.retries))
           .catch((error: unknown) => {
             writeFailed ??= error;
           });
