@@ -108,12 +108,13 @@ export class LocalJobRunner implements JobRunner {
       // the client address without tokens), which the same job id in two tenants never shares.
       await service.generateBatch(images, { signal, onProgress, batchId: publicId, tenant: job.owner });
     } catch (error) {
-      // Validation ran before the job was stored, so this is a bug; the job still ends, and says so: every image not
-      // final yet fails, and the store finishes the job.
+      // Validation ran before the job was stored, so this is a bug; the job still ends, and says so (below).
       logger.error({ err: error, jobId: publicId, tenant }, 'job failed unexpectedly');
-      const every = images.map((_image, index) => index);
-      write(() => store.recordImage(job.id, every, { status: 'FAILED', error: INTERNAL_ERROR }, { prompt: '' }));
     }
+    // Every image not final by now (only a bug leaves one) fails with INTERNAL, and the store finishes the job with
+    // it; after a normal batch every image is final and the store changes nothing.
+    const every = images.map((_image, index) => index);
+    write(() => store.recordImage(job.id, every, { status: 'FAILED', error: INTERNAL_ERROR }, { prompt: '' }));
     await writes;
     // The store decides how the job ended (a cancel that came after its last image counts for nothing).
     const cancelled = await store.isCancelled(job.id).catch(() => signal.aborted);
