@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { ProviderError } from '../providers/provider-error.js';
 import type { ImageProvider } from '../providers/types.js';
 import { BatchTracker } from './batch-tracker.js';
+import { CANCELLED_ERROR } from './image-errors.js';
 import { imageBatchSchema, isCheckedBatch, roundDimensions, type ImageLimits } from './image-limits.js';
 import { InvalidInputError } from './input-error.js';
 import { decideRetry, DEFAULT_BACKOFF, type RetryBudget, type RetrySettings } from './retry-policy.js';
@@ -399,7 +400,7 @@ export class GenerationService {
     return {
       status: 'CANCELLED',
       attempts,
-      error: { code: 'CANCELLED', message: 'Cancelled before the image was finished.', retryable: false },
+      error: CANCELLED_ERROR,
     };
   }
 }

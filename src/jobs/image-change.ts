@@ -1,5 +1,5 @@
 import type { ImagePatch } from '../generation/batch-tracker.js';
-import type { ImageError, ImageResult } from '../generation/types.js';
+import type { ImageResult } from '../generation/types.js';
 
 /** What a job store records of one state change of an image (see JobStore.recordImage). */
 export interface ImageChange {
@@ -26,17 +26,3 @@ export function imageChangeOf(image: ImageResult): ImageChange | undefined {
   const retries = image.status === 'GENERATING' && image.attempts > 1 && !image.deduplicated ? 1 : 0;
   return { patch, retries };
 }
-
-/** Where a job's image ends when its runner failed unexpectedly (a bug): it says so, and may be asked for again. */
-export const INTERNAL_ERROR: ImageError = {
-  code: 'INTERNAL',
-  message: 'Unexpected error while generating this image.',
-  retryable: true,
-};
-
-/** Where an image that had not finished ends when its job is cancelled. */
-export const CANCELLED_ERROR: ImageError = {
-  code: 'CANCELLED',
-  message: 'Cancelled before the image was finished.',
-  retryable: false,
-};

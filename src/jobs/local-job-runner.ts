@@ -2,7 +2,8 @@ import type { GenerationObserver } from '../generation/generation-observer.js';
 import type { GenerationService } from '../generation/generation-service.js';
 import type { ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
-import { imageChangeOf, INTERNAL_ERROR } from './image-change.js';
+import { INTERNAL_ERROR } from '../generation/image-errors.js';
+import { imageChangeOf } from './image-change.js';
 import type { JobRunner, JobToRun } from './job-runner.js';
 import type { JobStore } from './job-store.js';
 

@@ -2,7 +2,7 @@ import type { ImagePatch } from '../generation/batch-tracker.js';
 import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
 import { isFinalImageStatus, STATS_COUNTER_OF, TERMINAL_STATUSES } from '../generation/states.js';
 import type { ImageResult } from '../generation/types.js';
-import { CANCELLED_ERROR } from './image-change.js';
+import { CANCELLED_ERROR } from '../generation/image-errors.js';
 import type { CreateOutcome, FollowOptions, ImageDetails, JobStore, StoredJob } from './job-store.js';
 import type { GenerationEvent } from './types.js';
 

@@ -3,6 +3,7 @@ import type { ImagePatch } from '../generation/batch-tracker.js';
 import type { GenerationObserver } from '../generation/generation-observer.js';
 import { finalProgressOf, type JobTally, progressOf, statsOf } from '../generation/job-tally.js';
 import { TERMINAL_STATUSES } from '../generation/states.js';
+import { CANCELLED_ERROR } from '../generation/image-errors.js';
 import type { EncodedImage, ImageResult } from '../generation/types.js';
 import type { CreateOutcome, FollowOptions, GetOptions, ImageDetails, JobStore, StoredJob } from './job-store.js';
 import { CANCEL_JOB, CREATE_JOB, DISCARD_UNQUEUED, MARK_ENQUEUED, RECORD_IMAGE, RETAIN_JOB } from './redis-scripts.js';
@@ -266,10 +267,7 @@ export class RedisJobStore implements JobStore {
 
   /** Marks the job cancelled and settles its images that have not started; false when the job is unknown. */
   async cancel(id: string): Promise<boolean> {
-    const patch = {
-      status: 'CANCELLED',
-      error: { code: 'CANCELLED', message: 'Cancelled before the image was finished.', retryable: false },
-    };
+    const patch = { status: 'CANCELLED', error: CANCELLED_ERROR };
     const answer = Number(
       await this.scripts.cancel(this.keys(id), [this.now(), this.options.retentionMs, JSON.stringify(patch)]),
     );

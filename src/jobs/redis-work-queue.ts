@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job as QueueJob, Queue, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { GenerationService } from '../generation/generation-service.js';
-import type { ImageError, ImageRequest, ProgressEvent } from '../generation/types.js';
+import type { ImageRequest, ProgressEvent } from '../generation/types.js';
 import type { Logger } from '../logger.js';
+import { CANCELLED_ERROR, INTERNAL_ERROR } from '../generation/image-errors.js';
 import { imageChangeOf } from './image-change.js';
 import type { JobRunner, JobToRun } from './job-runner.js';
 import { connectRedis, StoreUnavailableError } from './redis-connection.js';
@@ -51,11 +52,6 @@ export interface RedisWorkQueueOptions {
 }
 
 const QUEUE_NAME = 'images';
-const CANCELLED_ERROR: ImageError = {
-  code: 'CANCELLED',
-  message: 'Cancelled before the image was finished.',
-  retryable: false,
-};
 
 /**
  * The images of every replica's jobs, in one BullMQ queue that every replica works on. The replica that created a
@@ -307,7 +303,7 @@ export class RedisWorkQueue implements JobRunner {
         task.data.indexes,
         {
           status: 'FAILED',
-          error: { code: 'INTERNAL', message: 'Unexpected error while generating this image.', retryable: true },
+          error: INTERNAL_ERROR,
         },
         { prompt: task.data.request.prompt },
       )
