@@ -336,8 +336,17 @@ describeWithRedis('replicas sharing one Redis', { timeout: 90_000 }, () => {
     expect(events.at(-1)).toMatchObject({ done: true, stats: { successful: 4, cancelled: 0, pending: 0 } });
     // Handed back, not cancelled: no image ever showed CANCELLED.
     expect(events.some((event) => event.image?.status === 'CANCELLED')).toBe(false);
-    // Without waiting for a lock to lapse.
-    expect(performance.now() - stoppedAt).toBeLessThan(8_000);
+    // Handed back by A itself, not recovered after its lock lapsed: A put every image it was generating back to
+    // QUEUED before it exited (a lapsed lock records nothing of the kind), and B took them from there.
+    const statesOf = (requestId: string) =>
+      events.filter((event) => event.image?.requestId === requestId).map((event) => event.image?.status);
+    for (const requestId of ['0-0', '0-1', '0-2', '0-3']) {
+      expect(statesOf(requestId), requestId).toEqual(['QUEUED', 'GENERATING', 'QUEUED', 'GENERATING', 'SUCCEEDED']);
+    }
+    // A generous bound (a loaded CI machine): the figure printed is what the README's "what survives what" reports.
+    const seconds = (performance.now() - stoppedAt) / 1000;
+    console.log(`handed-back images finished on another replica ${seconds.toFixed(1)} s after SIGTERM`);
+    expect(seconds).toBeLessThan(30);
     await ws.dispose();
   });
 
