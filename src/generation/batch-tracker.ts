@@ -28,6 +28,18 @@ export function queuedResult(image: Omit<TrackedImage, 'prompt'>): ImageResult {
 }
 
 /**
+ * An image's result after one change, as every job store records it too (the Redis store's Lua follows the same
+ * rules); undefined when the image is unknown or already final, which no change may touch.
+ */
+export function patchedResult(previous: ImageResult | undefined, patch: ImagePatch): ImageResult | undefined {
+  if (!previous || TERMINAL_STATUSES.has(previous.status)) return undefined;
+  const next: ImageResult = { ...previous, ...patch };
+  if (next.status !== 'RETRYING') next.retryInMs = null;
+  if (next.status === 'SUCCEEDED') next.error = null;
+  return next;
+}
+
+/**
  * The state of every image of one batch, in request order, and the stats and progress derived from it (by
  * job-tally.ts, as the Redis store derives them). Every change replaces the image's result object, so an emitted
  * event is a snapshot that later changes do not touch.
@@ -59,11 +71,8 @@ export class BatchTracker {
   }
 
   update(index: number, patch: ImagePatch): void {
-    const previous = this.results[index];
-    if (!previous || TERMINAL_STATUSES.has(previous.status)) return;
-    const next: ImageResult = { ...previous, ...patch };
-    if (next.status !== 'RETRYING') next.retryInMs = null;
-    if (next.status === 'SUCCEEDED') next.error = null;
+    const next = patchedResult(this.results[index], patch);
+    if (!next) return;
     this.results[index] = next;
     // The image was not final before, so each image is counted once.
     if (isFinalImageStatus(next.status)) this.tally[STATS_COUNTER_OF[next.status]] += 1;

@@ -1,6 +1,6 @@
-import type { ImagePatch } from '../generation/batch-tracker.js';
+import { type ImagePatch, patchedResult } from '../generation/batch-tracker.js';
 import { finalProgressOf, type JobTally, progressOf, statsOf, tallyOf } from '../generation/job-tally.js';
-import { isFinalImageStatus, STATS_COUNTER_OF, TERMINAL_STATUSES } from '../generation/states.js';
+import { isFinalImageStatus, STATS_COUNTER_OF } from '../generation/states.js';
 import type { ImageResult } from '../generation/types.js';
 import { CANCELLED_ERROR } from '../generation/image-errors.js';
 import type { CreateOutcome, FollowOptions, ImageDetails, JobStore, StoredJob } from './job-store.js';
@@ -192,11 +192,8 @@ export class MemoryJobStore implements JobStore {
 
   /** One image's change and its event; 0 when the image is unknown or final already, else 1. */
   private settle(entry: Entry, index: number, patch: ImagePatch, prompt: string, now: number): number {
-    const previous = entry.results[index];
-    if (!previous || TERMINAL_STATUSES.has(previous.status)) return 0;
-    const next: ImageResult = { ...previous, ...patch };
-    if (next.status !== 'RETRYING') next.retryInMs = null;
-    if (next.status === 'SUCCEEDED') next.error = null;
+    const next = patchedResult(entry.results[index], patch);
+    if (!next) return 0;
     entry.results[index] = next;
     if (isFinalImageStatus(next.status)) entry.tally[STATS_COUNTER_OF[next.status]] += 1;
     // An image that starts (again) goes last; one that stops leaves, whichever it was.
